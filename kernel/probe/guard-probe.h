@@ -1,0 +1,39 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Feature probe for the kernel guard-region ABI. Shared by the CRIU plugin,
+ * the conformance suite and the guard-probe command.
+ *
+ * Each feature is probed lazily on first use and cached for the life of the
+ * process. A probe leaves the caller's address space as it found it.
+ */
+#ifndef GUARD_PROBE_H
+#define GUARD_PROBE_H
+
+#include <stdbool.h>
+
+enum guard_feature {
+	GUARD_FEAT_MADV_GUARD,		/* MADV_GUARD_INSTALL/REMOVE on private anon */
+	GUARD_FEAT_PAGEMAP_SCAN_GUARD,	/* PAGEMAP_SCAN reports PAGE_IS_GUARD */
+	GUARD_FEAT_PAGEMAP_GUARD_BIT,	/* /proc/PID/pagemap bit 58 on guard pages */
+	GUARD_FEAT_SMAPS_GU,		/* smaps VmFlags shows "gu" (VM_MAYBE_GUARD) */
+	GUARD_FEAT_FILE_GUARD_COW,	/* fork copies guards of file-backed private VMAs (forks a child) */
+	GUARD_FEAT_PROCESS_MADVISE_SELF, /* process_madvise(self, MADV_GUARD_INSTALL) */
+	GUARD_FEAT_NR,
+};
+
+enum guard_probe_result {
+	GUARD_PROBE_NO = 0,
+	GUARD_PROBE_YES = 1,
+	GUARD_PROBE_ERROR = -1,	/* the probe itself could not run */
+};
+
+/* Probe (once) and return whether the running kernel has @feat. */
+enum guard_probe_result guard_probe(enum guard_feature feat);
+
+/* Short stable name of @feat, e.g. "madv_guard". */
+const char *guard_feature_name(enum guard_feature feat);
+
+/* One-line human description of @feat for tables and messages. */
+const char *guard_feature_desc(enum guard_feature feat);
+
+#endif /* GUARD_PROBE_H */
