@@ -166,6 +166,18 @@ char *map_anon(size_t pages)
 			   MAP_PRIVATE | MAP_ANONYMOUS, -1);
 }
 
+char *map_anon_isolated(size_t pages)
+{
+	char *p = map_or_fail(pages + 2, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS,
+			      -1);
+
+	p += psize;
+	if (mprotect(p, pages * psize, PROT_READ | PROT_WRITE))
+		test_fail_at(__FILE__, __LINE__, "mprotect: %s",
+			     errno_name(errno));
+	return p;
+}
+
 char *map_anon_shared(size_t pages)
 {
 	return map_or_fail(pages, PROT_READ | PROT_WRITE,

@@ -93,6 +93,11 @@ extern size_t psize;
 /* Map @pages pages (aborting the test on failure). */
 char *map_anon(size_t pages);
 char *map_anon_shared(size_t pages);
+/*
+ * A private anonymous read-write VMA between two PROT_NONE pages, so that
+ * it cannot merge with unrelated VMAs: smaps checks see only our VMA.
+ */
+char *map_anon_isolated(size_t pages);
 /* A private mapping of a fresh O_TMPFILE filled with page_pattern(). */
 char *map_file_private(size_t pages, int prot);
 /* A shared mapping of a fresh memfd. */
