@@ -390,6 +390,14 @@ enum guard_probe_result guard_probe(enum guard_feature feat)
 	return results[feat];
 }
 
+void guard_probe_forget(void)
+{
+	int i;
+
+	for (i = 0; i < GUARD_FEAT_NR; i++)
+		probed[i] = false;
+}
+
 const char *guard_feature_name(enum guard_feature feat)
 {
 	if ((unsigned int)feat >= GUARD_FEAT_NR)

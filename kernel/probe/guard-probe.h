@@ -37,6 +37,12 @@ const char *guard_feature_name(enum guard_feature feat);
 /* One-line human description of @feat for tables and messages. */
 const char *guard_feature_desc(enum guard_feature feat);
 
+/*
+ * Forget every cached result so that the next guard_probe() probes the
+ * kernel again. Meant for tests of the probe itself.
+ */
+void guard_probe_forget(void);
+
 /* "yes", "no" or "error", for tables and messages. */
 const char *guard_probe_result_name(enum guard_probe_result res);
 
