@@ -10,6 +10,8 @@
 #include <fcntl.h>
 #include <signal.h>
 #include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
 #include <sys/mman.h>
 #include <sys/resource.h>
 #include <sys/syscall.h>
@@ -372,6 +374,27 @@ static const struct feature features[GUARD_FEAT_NR] = {
 	},
 };
 
+/*
+ * CRIU_GUARD_PROBE_DISABLE="name,name..." (or "all") reports features as
+ * missing without probing them, so that fallbacks can be exercised on a
+ * kernel that has everything.
+ */
+static bool disabled_by_env(enum guard_feature feat)
+{
+	const char *list = getenv(GUARD_PROBE_DISABLE_ENV);
+	const char *name = features[feat].name, *p;
+	size_t len = strlen(name);
+
+	if (!list)
+		return false;
+	if (!strcmp(list, "all"))
+		return true;
+	for (p = list; (p = strstr(p, name)); p += len)
+		if ((p == list || p[-1] == ',') && (p[len] == ',' || !p[len]))
+			return true;
+	return false;
+}
+
 static bool probed[GUARD_FEAT_NR];
 static enum guard_probe_result results[GUARD_FEAT_NR];
 
@@ -382,7 +405,7 @@ enum guard_probe_result guard_probe(enum guard_feature feat)
 	if ((unsigned int)feat >= GUARD_FEAT_NR)
 		return GUARD_PROBE_ERROR;
 	if (!probed[feat]) {
-		results[feat] = features[feat].probe();
+		results[feat] = disabled_by_env(feat) ? GUARD_PROBE_NO : features[feat].probe();
 		probed[feat] = true;
 	}
 	/* Callers may be in the middle of reporting their own error. */

@@ -28,6 +28,12 @@ enum guard_probe_result {
 	GUARD_PROBE_ERROR = -1, /* the probe itself could not run */
 };
 
+/*
+ * Environment variable listing feature names (comma separated, or "all")
+ * that guard_probe() reports as missing, to test fallbacks.
+ */
+#define GUARD_PROBE_DISABLE_ENV "CRIU_GUARD_PROBE_DISABLE"
+
 /* Probe (once) and return whether the running kernel has @feat. */
 enum guard_probe_result guard_probe(enum guard_feature feat);
 
