@@ -231,7 +231,7 @@ static enum guard_probe_result probe_process_madvise_self(void)
 	return res;
 }
 
-/* A private mapping of a one-page memfd, or NULL. Closes nothing. */
+/* A private mapping of a one-page memfd, or NULL. The caller closes *fdp. */
 static char *memfd_map_private(int *fdp, int prot)
 {
 	size_t ps = page_size();

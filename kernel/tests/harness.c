@@ -198,18 +198,21 @@ static int tmpfile_fd(void)
 
 char *map_file_private(size_t pages, int prot)
 {
-	char page[psize];
+	char *page, *p;
 	size_t i;
-	char *p;
 	int fd;
 
 	fd = tmpfile_fd();
+	page = malloc(psize);
+	if (!page)
+		test_fail_at(__FILE__, __LINE__, "out of memory");
 	for (i = 0; i < pages; i++) {
 		memset(page, page_pattern(i), psize);
 		if (pwrite(fd, page, psize, i * psize) != (ssize_t)psize)
 			test_fail_at(__FILE__, __LINE__, "pwrite: %s",
 				     errno_name(errno));
 	}
+	free(page);
 	p = map_or_fail(pages, prot, MAP_PRIVATE, fd);
 	close(fd);
 	return p;
