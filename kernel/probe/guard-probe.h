@@ -12,20 +12,27 @@
 #include <stdbool.h>
 
 enum guard_feature {
-	GUARD_FEAT_MADV_GUARD,		/* MADV_GUARD_INSTALL/REMOVE on private anon */
-	GUARD_FEAT_PAGEMAP_SCAN_GUARD,	/* PAGEMAP_SCAN reports PAGE_IS_GUARD */
-	GUARD_FEAT_PAGEMAP_GUARD_BIT,	/* /proc/PID/pagemap bit 58 on guard pages */
-	GUARD_FEAT_SMAPS_GU,		/* smaps VmFlags shows "gu" (VM_MAYBE_GUARD) */
-	GUARD_FEAT_FILE_GUARD_COW,	/* fork copies guards of file-backed private VMAs (forks a child) */
+	GUARD_FEAT_MADV_GUARD,		 /* MADV_GUARD_INSTALL/REMOVE on private anon */
+	GUARD_FEAT_PAGEMAP_SCAN_GUARD,	 /* PAGEMAP_SCAN reports PAGE_IS_GUARD */
+	GUARD_FEAT_PAGEMAP_GUARD_BIT,	 /* /proc/PID/pagemap bit 58 on guard pages */
+	GUARD_FEAT_SMAPS_GU,		 /* smaps VmFlags shows "gu" (VM_MAYBE_GUARD) */
+	GUARD_FEAT_FILE_GUARD_COW,	 /* fork copies guards of file-backed private VMAs (forks a child) */
 	GUARD_FEAT_PROCESS_MADVISE_SELF, /* process_madvise(self, MADV_GUARD_INSTALL) */
+	GUARD_FEAT_FILE_GUARD,		 /* MADV_GUARD_INSTALL on file-backed and shmem VMAs */
 	GUARD_FEAT_NR,
 };
 
 enum guard_probe_result {
 	GUARD_PROBE_NO = 0,
 	GUARD_PROBE_YES = 1,
-	GUARD_PROBE_ERROR = -1,	/* the probe itself could not run */
+	GUARD_PROBE_ERROR = -1, /* the probe itself could not run */
 };
+
+/*
+ * Environment variable listing feature names (comma separated, or "all")
+ * that guard_probe() reports as missing, to test fallbacks.
+ */
+#define GUARD_PROBE_DISABLE_ENV "CRIU_GUARD_PROBE_DISABLE"
 
 /* Probe (once) and return whether the running kernel has @feat. */
 enum guard_probe_result guard_probe(enum guard_feature feat);
@@ -35,5 +42,14 @@ const char *guard_feature_name(enum guard_feature feat);
 
 /* One-line human description of @feat for tables and messages. */
 const char *guard_feature_desc(enum guard_feature feat);
+
+/*
+ * Forget every cached result so that the next guard_probe() probes the
+ * kernel again. Meant for tests of the probe itself.
+ */
+void guard_probe_forget(void);
+
+/* "yes", "no" or "error", for tables and messages. */
+const char *guard_probe_result_name(enum guard_probe_result res);
 
 #endif /* GUARD_PROBE_H */
