@@ -1,0 +1,429 @@
+// SPDX-License-Identifier: MIT
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "guard-image.h"
+#include "guard-log.h"
+#include "guard.pb-c.h"
+
+void guard_image_name(char *buf, size_t size, int vpid)
+{
+	snprintf(buf, size, GUARD_IMG_NAME_FMT, vpid);
+}
+
+void guard_buf_free(struct guard_buf *b)
+{
+	free(b->data);
+	b->data = NULL;
+	b->len = b->cap = 0;
+}
+
+static uint8_t *guard_buf_reserve(struct guard_buf *b, size_t len)
+{
+	if (b->len + len > b->cap) {
+		size_t cap = b->cap ? b->cap : 4096;
+		uint8_t *d;
+
+		while (cap < b->len + len)
+			cap *= 2;
+		d = realloc(b->data, cap);
+		if (!d)
+			return NULL;
+		b->data = d;
+		b->cap = cap;
+	}
+	return b->data + b->len;
+}
+
+static int put_u32(struct guard_buf *b, uint32_t v)
+{
+	uint8_t *p = guard_buf_reserve(b, sizeof(v));
+
+	if (!p)
+		return -ENOMEM;
+	memcpy(p, &v, sizeof(v));
+	b->len += sizeof(v);
+	return 0;
+}
+
+/* One CRIU image entry: a u32 size, then the packed message */
+static int put_entry(struct guard_buf *b, const ProtobufCMessage *msg)
+{
+	size_t size = protobuf_c_message_get_packed_size(msg);
+	uint8_t *p;
+
+	if (put_u32(b, size))
+		return -ENOMEM;
+	p = guard_buf_reserve(b, size);
+	if (!p)
+		return -ENOMEM;
+	b->len += protobuf_c_message_pack(msg, p);
+	return 0;
+}
+
+/*
+ * Write ranges [first, first + nr) of @s, all inside the VMA at @vma_start,
+ * as one entry; gaps count from @base.
+ */
+static int put_ranges(struct guard_buf *b, const struct guard_set *s, uint64_t vma_start, uint64_t base,
+		      size_t first, size_t nr, unsigned int page_shift, uint64_t *pages)
+{
+	GuardRangesEntry e = GUARD_RANGES_ENTRY__INIT;
+	size_t i;
+
+	e.vma_start = vma_start;
+	e.origin = base;
+	for (i = 0; i < nr; i++) {
+		const struct guard_range *r = &s->ranges.r[first + i];
+
+		pages[2 * i] = (r->start - base) >> page_shift;
+		pages[2 * i + 1] = (r->end - r->start) >> page_shift;
+		base = r->end;
+	}
+
+	e.n_pages = 2 * nr;
+	e.pages = pages;
+	return put_entry(b, &e.base);
+}
+
+static int put_group(struct guard_buf *b, const struct guard_set *s, const struct guard_group *g,
+		     unsigned int page_shift, uint64_t *pages)
+{
+	uint64_t base = g->vma_start;
+	size_t done;
+
+	for (done = 0; done < g->nr; done += GUARD_IMG_RANGES_PER_ENTRY) {
+		size_t nr = g->nr - done;
+
+		if (nr > GUARD_IMG_RANGES_PER_ENTRY)
+			nr = GUARD_IMG_RANGES_PER_ENTRY;
+		if (put_ranges(b, s, g->vma_start, base, g->first + done, nr, page_shift, pages))
+			return -ENOMEM;
+		base = s->ranges.r[g->first + done + nr - 1].end;
+	}
+	return 0;
+}
+
+int guard_image_encode(const struct guard_set *s, unsigned int page_shift, struct guard_buf *out)
+{
+	GuardHeadEntry head = GUARD_HEAD_ENTRY__INIT;
+	uint64_t *pages;
+	size_t i;
+	int ret = -ENOMEM;
+
+	pages = malloc(2 * GUARD_IMG_RANGES_PER_ENTRY * sizeof(*pages));
+	if (!pages)
+		return -ENOMEM;
+
+	head.version = GUARD_IMG_VERSION;
+	head.page_shift = page_shift;
+	head.nr_ranges = s->ranges.nr;
+	head.nr_pages = guard_ranges_pages(&s->ranges, page_shift);
+
+	if (put_u32(out, GUARD_IMG_COMMON_MAGIC) || put_u32(out, GUARD_IMG_MAGIC) || put_entry(out, &head.base))
+		goto out;
+
+	for (i = 0; i < s->nr_groups; i++)
+		if (put_group(out, s, &s->groups[i], page_shift, pages))
+			goto out;
+	ret = 0;
+out:
+	free(pages);
+	return ret;
+}
+
+struct img_reader {
+	const uint8_t *buf;
+	size_t len;
+	size_t pos;
+	const char *name;
+	unsigned int entry; /* index of the entry being read, 0 = head */
+	unsigned int page_shift;
+	uint64_t prev_end; /* end of the last range, or of the last VMA start */
+	uint64_t nr_ranges;
+	uint64_t nr_pages;
+};
+
+#define img_err(rd, fmt, ...) pr_err("%s: entry %u: " fmt "\n", (rd)->name, (rd)->entry, ##__VA_ARGS__)
+
+static int get_u32(struct img_reader *rd, uint32_t *v)
+{
+	if (rd->len - rd->pos < sizeof(*v))
+		return -1;
+	memcpy(v, rd->buf + rd->pos, sizeof(*v));
+	rd->pos += sizeof(*v);
+	return 0;
+}
+
+/* Returns 1 with the next entry, 0 at the end of the image, -1 if it is cut short */
+static int get_entry(struct img_reader *rd, const uint8_t **msg, uint32_t *size)
+{
+	if (rd->pos == rd->len)
+		return 0;
+	if (get_u32(rd, size) || rd->len - rd->pos < *size) {
+		img_err(rd, "truncated at offset %zu", rd->pos);
+		return -1;
+	}
+	*msg = rd->buf + rd->pos;
+	rd->pos += *size;
+	return 1;
+}
+
+static int check_magic(struct img_reader *rd)
+{
+	uint32_t common, magic;
+
+	if (get_u32(rd, &common) || get_u32(rd, &magic)) {
+		pr_err("%s: too short for an image header\n", rd->name);
+		return -1;
+	}
+	if (common != GUARD_IMG_COMMON_MAGIC || magic != GUARD_IMG_MAGIC) {
+		pr_err("%s: bad magic %#x/%#x, expected %#x/%#x\n", rd->name, common, magic, GUARD_IMG_COMMON_MAGIC,
+		       GUARD_IMG_MAGIC);
+		return -1;
+	}
+	return 0;
+}
+
+static int read_head(struct img_reader *rd, GuardHeadEntry **head)
+{
+	const uint8_t *msg;
+	uint32_t size;
+
+	if (get_entry(rd, &msg, &size) != 1) {
+		pr_err("%s: no head entry\n", rd->name);
+		return -1;
+	}
+	*head = guard_head_entry__unpack(NULL, size, msg);
+	if (!*head) {
+		img_err(rd, "malformed head");
+		return -1;
+	}
+	if ((*head)->version != GUARD_IMG_VERSION) {
+		img_err(rd, "version %u, this plugin reads version %u", (*head)->version, GUARD_IMG_VERSION);
+		return -1;
+	}
+	if ((*head)->page_shift != rd->page_shift) {
+		img_err(rd, "page shift %u, this system's is %u", (*head)->page_shift, rd->page_shift);
+		return -1;
+	}
+	return 0;
+}
+
+static int aligned(const struct img_reader *rd, uint64_t v)
+{
+	return !(v & ((1ULL << rd->page_shift) - 1));
+}
+
+/* Turn a page count into bytes, refusing what would overflow @pos */
+static int pages_to_addr(const struct img_reader *rd, uint64_t pos, uint64_t pages, uint64_t *addr)
+{
+	if (pages > (UINT64_MAX - pos) >> rd->page_shift)
+		return -1;
+	*addr = pos + (pages << rd->page_shift);
+	return 0;
+}
+
+static int decode_pairs(struct img_reader *rd, const GuardRangesEntry *e, struct guard_set *s)
+{
+	uint64_t pos = e->origin, start, end;
+	size_t i;
+
+	for (i = 0; i < e->n_pages; i += 2) {
+		if (e->pages[i + 1] == 0) {
+			img_err(rd, "range %zu is empty", i / 2);
+			return -1;
+		}
+		if (pages_to_addr(rd, pos, e->pages[i], &start) || pages_to_addr(rd, start, e->pages[i + 1], &end)) {
+			img_err(rd, "range %zu overflows the address space", i / 2);
+			return -1;
+		}
+		if (guard_set_add(s, start, end))
+			return -1;
+		rd->nr_pages += e->pages[i + 1];
+		rd->nr_ranges++;
+		pos = end;
+	}
+	rd->prev_end = pos;
+	return 0;
+}
+
+static int decode_ranges(struct img_reader *rd, const GuardRangesEntry *e, struct guard_set *s)
+{
+	const struct guard_group *g = s->nr_groups ? &s->groups[s->nr_groups - 1] : NULL;
+
+	if (!e->n_pages || e->n_pages % 2) {
+		img_err(rd, "%zu page counts, expected a non-zero even number", e->n_pages);
+		return -1;
+	}
+	if (!aligned(rd, e->vma_start) || !aligned(rd, e->origin)) {
+		img_err(rd, "VMA start %#" PRIx64 " or origin %#" PRIx64 " is not page aligned", e->vma_start, e->origin);
+		return -1;
+	}
+	if (e->origin < e->vma_start || e->origin < rd->prev_end) {
+		img_err(rd, "origin %#" PRIx64 " is below its VMA %#" PRIx64 " or the previous range end %#" PRIx64,
+			e->origin, e->vma_start, rd->prev_end);
+		return -1;
+	}
+
+	if (!g || g->vma_start != e->vma_start) {
+		if (e->vma_start < rd->prev_end || (g && e->vma_start < g->vma_start)) {
+			img_err(rd, "VMA %#" PRIx64 " is out of order", e->vma_start);
+			return -1;
+		}
+		if (guard_set_begin_vma(s, e->vma_start))
+			return -1;
+	}
+	return decode_pairs(rd, e, s);
+}
+
+static int read_ranges(struct img_reader *rd, struct guard_set *s)
+{
+	GuardRangesEntry *e;
+	const uint8_t *msg;
+	uint32_t size;
+	int ret;
+
+	while ((ret = get_entry(rd, &msg, &size)) == 1) {
+		rd->entry++;
+		e = guard_ranges_entry__unpack(NULL, size, msg);
+		if (!e) {
+			img_err(rd, "malformed ranges entry");
+			return -1;
+		}
+		ret = decode_ranges(rd, e, s);
+		guard_ranges_entry__free_unpacked(e, NULL);
+		if (ret)
+			return -1;
+	}
+	return ret;
+}
+
+int guard_image_decode(const uint8_t *buf, size_t len, const char *name, unsigned int page_shift,
+		       struct guard_set *s)
+{
+	struct img_reader rd = {.buf = buf, .len = len, .name = name, .page_shift = page_shift};
+	GuardHeadEntry *head = NULL;
+	int ret = -1;
+
+	if (check_magic(&rd) || read_head(&rd, &head) || read_ranges(&rd, s))
+		goto out;
+
+	if (rd.nr_ranges != head->nr_ranges || rd.nr_pages != head->nr_pages) {
+		pr_err("%s: holds %" PRIu64 " ranges of %" PRIu64 " pages, its head says %" PRIu64 " of %" PRIu64 "\n",
+		       name, rd.nr_ranges, rd.nr_pages, head->nr_ranges, head->nr_pages);
+		goto out;
+	}
+	ret = 0;
+out:
+	if (head)
+		guard_head_entry__free_unpacked(head, NULL);
+	if (ret)
+		guard_set_free(s);
+	return ret;
+}
+
+static int write_all(int fd, const uint8_t *p, size_t len)
+{
+	while (len) {
+		ssize_t n = write(fd, p, len);
+
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			return -1;
+		}
+		p += n;
+		len -= n;
+	}
+	return 0;
+}
+
+int guard_image_write(int dirfd, int vpid, const struct guard_set *s, unsigned int page_shift, size_t *bytes)
+{
+	struct guard_buf b = {};
+	char name[GUARD_IMG_NAME_MAX];
+	int fd, ret = -1;
+
+	guard_image_name(name, sizeof(name), vpid);
+	if (guard_image_encode(s, page_shift, &b)) {
+		pr_err("%s: out of memory encoding %zu ranges\n", name, s->ranges.nr);
+		goto out;
+	}
+
+	fd = openat(dirfd, name, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	if (fd < 0) {
+		pr_perror("Can't create %s", name);
+		goto out;
+	}
+	if (write_all(fd, b.data, b.len)) {
+		pr_perror("Can't write %s", name);
+		close(fd);
+		goto out;
+	}
+	if (close(fd)) {
+		pr_perror("Can't close %s", name);
+		goto out;
+	}
+	*bytes = b.len;
+	ret = 0;
+out:
+	guard_buf_free(&b);
+	return ret;
+}
+
+static int read_file(int fd, const char *name, struct guard_buf *b)
+{
+	struct stat st;
+	ssize_t n;
+
+	if (fstat(fd, &st)) {
+		pr_perror("Can't stat %s", name);
+		return -1;
+	}
+	if ((uint64_t)st.st_size > GUARD_IMG_MAX_SIZE) {
+		pr_err("%s: %lld bytes, more than the %lu an image may have\n", name, (long long)st.st_size,
+		       GUARD_IMG_MAX_SIZE);
+		return -1;
+	}
+	if (!guard_buf_reserve(b, st.st_size ? st.st_size : 1))
+		return -1;
+	while (b->len < (size_t)st.st_size) {
+		n = read(fd, b->data + b->len, st.st_size - b->len);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			pr_perror("Can't read %s", name);
+			return -1;
+		}
+		b->len += n;
+	}
+	return 0;
+}
+
+int guard_image_read(int dirfd, int vpid, unsigned int page_shift, struct guard_set *s)
+{
+	struct guard_buf b = {};
+	char name[GUARD_IMG_NAME_MAX];
+	int fd, ret;
+
+	guard_image_name(name, sizeof(name), vpid);
+	fd = openat(dirfd, name, O_RDONLY | O_CLOEXEC);
+	if (fd < 0) {
+		if (errno == ENOENT)
+			return -ENOENT;
+		pr_perror("Can't open %s", name);
+		return -1;
+	}
+	ret = read_file(fd, name, &b);
+	close(fd);
+	if (!ret)
+		ret = guard_image_decode(b.data, b.len, name, page_shift, s);
+	guard_buf_free(&b);
+	return ret;
+}

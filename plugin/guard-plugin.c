@@ -1,0 +1,49 @@
+// SPDX-License-Identifier: MIT
+/*
+ * criu-guard: checkpoint/restore of MADV_GUARD_INSTALL guard regions.
+ *
+ * Dump: per task, scan only the VMAs that smaps marks "gu" for guard
+ * markers and write them to guard-regions-<vpid>.img. Restore: install
+ * them into the premapped private VMAs before the task forks its
+ * children (who inherit them), and hand the rest to the restorer.
+ */
+#include <errno.h>
+#include <unistd.h>
+
+#include "guard-log.h"
+#include "guard-plugin.h"
+
+unsigned int guard_page_shift(void)
+{
+	static unsigned int shift;
+
+	if (!shift)
+		shift = __builtin_ctzl(sysconf(_SC_PAGESIZE));
+	return shift;
+}
+
+static int guard_plugin_init(int stage)
+{
+	if (stage == CR_PLUGIN_STAGE__RESTORE)
+		return guard_restore_init();
+	return 0;
+}
+
+static void guard_plugin_exit(int stage, int ret)
+{
+}
+
+CR_PLUGIN_REGISTER(GUARD_PLUGIN_NAME, guard_plugin_init, guard_plugin_exit)
+
+static int guard_dump_vmas(int pid, int vpid, const struct cr_plugin_vma *vmas, unsigned int nr_vmas)
+{
+	return guard_dump_task(pid, vpid, vmas, nr_vmas);
+}
+CR_PLUGIN_REGISTER_HOOK(CR_PLUGIN_HOOK__DUMP_VMAS, guard_dump_vmas)
+
+static int guard_restore_vmas(int vpid, const struct cr_plugin_rst_vma *vmas, unsigned int nr_vmas,
+			      struct cr_plugin_guard_range **late, unsigned int *nr_late)
+{
+	return guard_restore_task(vpid, vmas, nr_vmas, late, nr_late);
+}
+CR_PLUGIN_REGISTER_HOOK(CR_PLUGIN_HOOK__RESTORE_VMAS, guard_restore_vmas)

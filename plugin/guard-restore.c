@@ -1,0 +1,266 @@
+// SPDX-License-Identifier: MIT
+/*
+ * Restore side: put a task's guards back.
+ *
+ * Private VMAs that CRIU premapped get their guards here, before the task
+ * forks its children: children inherit premapped areas, guards included,
+ * by copy-on-fork, as in the dumped tree. A child whose area came from
+ * its parent reconciles it with its own image. Guards of VMAs that only
+ * the restorer maps are handed back to CRIU.
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+
+#include "guard-image.h"
+#include "guard-log.h"
+#include "guard-madvise.h"
+#include "guard-plugin.h"
+#include "guard-probe.h"
+#include "guard-restore.h"
+#include "guard-scan.h"
+
+static bool restore_enabled;
+
+int guard_restore_init(void)
+{
+	/* A dump that recorded no guards did not list us: stay out of the way */
+	restore_enabled = check_and_remove_inventory_plugin(GUARD_PLUGIN_NAME, sizeof(GUARD_PLUGIN_NAME) - 1);
+	if (!restore_enabled)
+		pr_info("not listed in the inventory: the dump recorded no guards\n");
+	return 0;
+}
+
+struct task_restore {
+	int vpid;
+	char img[GUARD_IMG_NAME_MAX];
+	const struct cr_plugin_rst_vma *vmas;
+	unsigned int nr_vmas;
+	struct guard_set set;
+	size_t *vma_group; /* per VMA: index of its group in set, or SIZE_MAX */
+	struct guard_scanner self;
+	size_t installed, removed, late;
+};
+
+static int install_ranges(struct task_restore *tr, const struct guard_range *r, size_t nr, uint64_t delta,
+			  int advice)
+{
+	size_t bad;
+	int ret;
+
+	if (!nr)
+		return 0;
+	ret = guard_madvise(r, nr, delta, advice, &bad);
+	if (ret) {
+		errno = -ret;
+		pr_perror("vpid %d: can't %s guard %#" PRIx64 "-%#" PRIx64 " (premapped at %#" PRIx64 ")", tr->vpid,
+			  advice == MADV_GUARD_INSTALL ? "install" : "remove", r[bad].start, r[bad].end,
+			  r[bad].start + delta);
+		return -1;
+	}
+	if (advice == MADV_GUARD_INSTALL)
+		tr->installed += nr;
+	else
+		tr->removed += nr;
+	return 0;
+}
+
+struct have_ctx {
+	struct guard_ranges *have;
+	uint64_t delta;
+};
+
+static int add_have(void *arg, uint64_t start, uint64_t end)
+{
+	struct have_ctx *h = arg;
+
+	return guard_ranges_add(h->have, start - h->delta, end - h->delta, 1) ? -ENOMEM : 0;
+}
+
+/*
+ * The area came from the parent with the parent's guards: remove those
+ * this task does not have (before its contents are written), add its own.
+ */
+static int reconcile(struct task_restore *tr, const struct cr_plugin_rst_vma *v, const struct guard_ranges *want,
+		     uint64_t delta)
+{
+	struct guard_ranges have = {}, add = {}, del = {};
+	struct have_ctx h = {.have = &have, .delta = delta};
+	int ret;
+
+	ret = guard_scan(&tr->self, v->premapped, v->premapped + (v->vma.end - v->vma.start), add_have, &h);
+	if (!ret)
+		ret = guard_ranges_diff(&have, want, &add, &del);
+	if (ret) {
+		errno = -ret;
+		pr_perror("vpid %d: can't read the guards inherited at %#" PRIx64, tr->vpid, v->premapped);
+		ret = -1;
+	} else {
+		ret = install_ranges(tr, del.r, del.nr, delta, MADV_GUARD_REMOVE);
+		if (!ret)
+			ret = install_ranges(tr, add.r, add.nr, delta, MADV_GUARD_INSTALL);
+	}
+	guard_ranges_free(&have);
+	guard_ranges_free(&add);
+	guard_ranges_free(&del);
+	return ret;
+}
+
+static void group_ranges(const struct task_restore *tr, size_t vma, struct guard_ranges *out)
+{
+	size_t g = tr->vma_group[vma];
+
+	out->r = g == SIZE_MAX ? NULL : tr->set.ranges.r + tr->set.groups[g].first;
+	out->nr = g == SIZE_MAX ? 0 : tr->set.groups[g].nr;
+	out->cap = out->nr;
+}
+
+/*
+ * The kernel refuses guards on a locked VMA: unlock the premapped area,
+ * change its guards, lock it again. mlock() then reports ENOMEM for the
+ * guard pages it cannot populate but locks the VMA, as in the dumped task.
+ */
+static int restore_premapped(struct task_restore *tr, size_t i)
+{
+	const struct cr_plugin_rst_vma *v = &tr->vmas[i];
+	void *addr = (void *)(uintptr_t)v->premapped;
+	size_t len = v->vma.end - v->vma.start;
+	uint64_t delta = v->premapped - v->vma.start;
+	bool inherited = v->rst_flags & CR_PLUGIN_RST_VMA_INHERITED;
+	bool locked = v->vma.attrs & CR_PLUGIN_VMA_LOCKED;
+	struct guard_ranges want;
+	int ret;
+
+	group_ranges(tr, i, &want);
+	if (!want.nr && !inherited)
+		return 0;
+
+	if (locked && munlock(addr, len)) {
+		pr_perror("vpid %d: can't unlock %#" PRIx64 " to install guards", tr->vpid, v->vma.start);
+		return -1;
+	}
+	if (inherited)
+		ret = reconcile(tr, v, &want, delta);
+	else
+		ret = install_ranges(tr, want.r, want.nr, delta, MADV_GUARD_INSTALL);
+	if (!ret && locked && mlock(addr, len) && errno != ENOMEM) {
+		pr_perror("vpid %d: can't lock %#" PRIx64 " again", tr->vpid, v->vma.start);
+		ret = -1;
+	}
+	return ret;
+}
+
+/* Guards the restorer installs right after mapping their VMA */
+static int collect_late(struct task_restore *tr, struct cr_plugin_guard_range **late, unsigned int *nr_late)
+{
+	struct guard_ranges want;
+	size_t i, n = 0, total = 0;
+
+	for (i = 0; i < tr->nr_vmas; i++)
+		if (!tr->vmas[i].premapped && tr->vma_group[i] != SIZE_MAX)
+			total += tr->set.groups[tr->vma_group[i]].nr;
+	if (!total)
+		return 0;
+
+	*late = malloc(total * sizeof(**late));
+	if (!*late) {
+		pr_err("vpid %d: no memory for %zu guard ranges\n", tr->vpid, total);
+		return -1;
+	}
+	for (i = 0; i < tr->nr_vmas; i++) {
+		if (tr->vmas[i].premapped)
+			continue;
+		group_ranges(tr, i, &want);
+		memcpy(*late + n, want.r, want.nr * sizeof(**late));
+		n += want.nr;
+	}
+	*nr_late = total;
+	tr->late = total;
+	return 0;
+}
+
+static int restore_vmas(struct task_restore *tr, struct cr_plugin_guard_range **late, unsigned int *nr_late)
+{
+	unsigned int i;
+
+	if (guard_scanner_open(&tr->self, 0)) {
+		pr_perror("vpid %d: can't open its own pagemap", tr->vpid);
+		return -1;
+	}
+	for (i = 0; i < tr->nr_vmas; i++) {
+		if (tr->vmas[i].premapped && restore_premapped(tr, i)) {
+			guard_scanner_close(&tr->self);
+			return -1;
+		}
+	}
+	guard_scanner_close(&tr->self);
+	return collect_late(tr, late, nr_late);
+}
+
+/* Without MADV_GUARD_INSTALL, restore without guards only if asked to */
+static int check_kernel(struct task_restore *tr)
+{
+	const char *allow = getenv(GUARD_ENV_ALLOW_NO_GUARDS);
+
+	if (guard_probe(GUARD_FEAT_MADV_GUARD) == GUARD_PROBE_YES)
+		return 0;
+	if (allow && !strcmp(allow, "1")) {
+		pr_warn("vpid %d: this kernel lacks MADV_GUARD_INSTALL; restoring WITHOUT its %zu guard ranges "
+			"(%s=1)\n",
+			tr->vpid, tr->set.ranges.nr, GUARD_ENV_ALLOW_NO_GUARDS);
+		return 1;
+	}
+	pr_err("vpid %d: this kernel lacks MADV_GUARD_INSTALL and cannot restore %zu guard ranges; "
+	       "set %s=1 to restore without them\n",
+	       tr->vpid, tr->set.ranges.nr, GUARD_ENV_ALLOW_NO_GUARDS);
+	return -1;
+}
+
+static int load_image(struct task_restore *tr)
+{
+	int ret = guard_image_read(criu_get_image_dir(), tr->vpid, guard_page_shift(), &tr->set);
+
+	if (ret == -ENOENT)
+		pr_err("%s is missing: the dump recorded guards, so every task has an image\n", tr->img);
+	if (ret)
+		return -1;
+
+	tr->vma_group = malloc(sizeof(*tr->vma_group) * (tr->nr_vmas ? tr->nr_vmas : 1));
+	if (!tr->vma_group)
+		return -1;
+	return guard_validate(tr->img, &tr->set, tr->vmas, tr->nr_vmas, tr->vma_group);
+}
+
+int guard_restore_task(int vpid, const struct cr_plugin_rst_vma *vmas, unsigned int nr_vmas,
+		       struct cr_plugin_guard_range **late, unsigned int *nr_late)
+{
+	struct task_restore tr = {.vpid = vpid, .vmas = vmas, .nr_vmas = nr_vmas};
+	uint64_t calls0 = guard_madvise_calls();
+	struct timespec t0;
+	int ret;
+
+	if (!restore_enabled)
+		return -ENOTSUP;
+
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	guard_image_name(tr.img, sizeof(tr.img), vpid);
+	*late = NULL;
+	*nr_late = 0;
+
+	ret = load_image(&tr);
+	if (!ret)
+		ret = check_kernel(&tr);
+	if (!ret)
+		ret = restore_vmas(&tr, late, nr_late);
+
+	if (!ret)
+		pr_info("vpid %d: %zu guard ranges, %" PRIu64 " pages: %zu installed and %zu removed before fork, "
+			"%zu left to the restorer, %" PRIu64 " madvise calls, %ld us\n",
+			vpid, tr.set.ranges.nr, guard_ranges_pages(&tr.set.ranges, guard_page_shift()), tr.installed,
+			tr.removed, tr.late, guard_madvise_calls() - calls0, guard_elapsed_us(&t0));
+	guard_set_free(&tr.set);
+	free(tr.vma_group);
+	return ret < 0 ? -1 : 0;
+}

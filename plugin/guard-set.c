@@ -1,0 +1,54 @@
+// SPDX-License-Identifier: MIT
+#include <errno.h>
+#include <stdlib.h>
+
+#include "guard-set.h"
+
+int guard_set_begin_vma(struct guard_set *s, uint64_t vma_start)
+{
+	struct guard_group *g;
+
+	if (s->nr_groups == s->cap_groups) {
+		size_t cap = s->cap_groups ? s->cap_groups * 2 : 16;
+
+		g = realloc(s->groups, cap * sizeof(*g));
+		if (!g)
+			return -ENOMEM;
+		s->groups = g;
+		s->cap_groups = cap;
+	}
+
+	g = &s->groups[s->nr_groups++];
+	g->vma_start = vma_start;
+	g->first = s->ranges.nr;
+	g->nr = 0;
+	return 0;
+}
+
+int guard_set_add(struct guard_set *s, uint64_t start, uint64_t end)
+{
+	struct guard_group *g = &s->groups[s->nr_groups - 1];
+	size_t before = s->ranges.nr;
+	int ret;
+
+	/* The first range of a VMA never merges into the previous VMA's */
+	ret = guard_ranges_add(&s->ranges, start, end, g->nr != 0);
+	if (ret)
+		return ret;
+	g->nr += s->ranges.nr - before;
+	return 0;
+}
+
+void guard_set_end_vma(struct guard_set *s)
+{
+	if (s->nr_groups && s->groups[s->nr_groups - 1].nr == 0)
+		s->nr_groups--;
+}
+
+void guard_set_free(struct guard_set *s)
+{
+	guard_ranges_free(&s->ranges);
+	free(s->groups);
+	s->groups = NULL;
+	s->nr_groups = s->cap_groups = 0;
+}

@@ -1,0 +1,35 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The guard ranges of one task, grouped by the VMA they lie in. This is
+ * what a guard image holds.
+ */
+#ifndef GUARD_SET_H
+#define GUARD_SET_H
+
+#include "guard-ranges.h"
+
+struct guard_group {
+	uint64_t vma_start; /* start of the VMA, as dumped */
+	size_t first;	    /* index of its first range in guard_set.ranges */
+	size_t nr;
+};
+
+struct guard_set {
+	struct guard_ranges ranges;
+	struct guard_group *groups;
+	size_t nr_groups;
+	size_t cap_groups;
+};
+
+/* Start collecting ranges of the VMA that begins at @vma_start. */
+int guard_set_begin_vma(struct guard_set *s, uint64_t vma_start);
+
+/* Add a range to the current VMA, merging it with an adjacent one. */
+int guard_set_add(struct guard_set *s, uint64_t start, uint64_t end);
+
+/* Drop the current VMA if it got no ranges. */
+void guard_set_end_vma(struct guard_set *s);
+
+void guard_set_free(struct guard_set *s);
+
+#endif /* GUARD_SET_H */
