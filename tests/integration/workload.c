@@ -1,0 +1,624 @@
+// SPDX-License-Identifier: MIT
+/*
+ * Workload of the integration tests: builds a process tree that uses guard
+ * regions, then waits to be checkpointed and restored.
+ *
+ *   workload SCENARIO RESULTS_DIR
+ *
+ * Every process of the tree builds its memory, checks it once (to validate
+ * its own model), reports "<role> <pid> <guard pages>" on a pipe shared by
+ * the tree and waits for SIGUSR1. The root writes RESULTS_DIR/ready with all
+ * the lines once every process reported. On SIGUSR1 (sent by the harness
+ * after restore) every process checks itself again and writes
+ * RESULTS_DIR/<role>.result: "ok" or "not ok: <reason>". Setup failures are
+ * written there too, as "not ok: setup: <reason>".
+ *
+ * The current directory is the scenario's scratch directory (file-backed
+ * mappings are created there).
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <dirent.h>
+#include <sys/mman.h>
+#include <sys/syscall.h>
+
+#include "guard-uapi.h"
+#include "itest.h"
+#include "region.h"
+
+#define PG IT_PAGE_SIZE
+
+static const char *results_dir;
+static const char *my_role = "root";
+static int ready_pipe[2] = { -1, -1 };
+static int (*post_restore_check)(char *msg, size_t size);
+
+static void write_result(const char *fmt, ...)
+{
+	char path[4096], buf[IT_MSG_MAX + 64], name[IT_ROLE_MAX + 16];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(buf, sizeof(buf), fmt, ap);
+	va_end(ap);
+	snprintf(name, sizeof(name), "%s%s", my_role, IT_RESULT_SUFFIX);
+	if (it_path(path, sizeof(path), results_dir, name) ||
+	    it_write_file_atomic(path, buf, strlen(buf)))
+		fprintf(stderr, "%s: cannot write %s: %m\n", my_role, path);
+	fprintf(stderr, "%s (%d): %s", my_role, getpid(), buf);
+}
+
+static void __attribute__((noreturn)) setup_failed(const char *what, int line)
+{
+	write_result("not ok: setup: line %d: %s: %s\n", line, what, strerror(errno));
+	exit(1);
+}
+
+/* Setup steps return 0 (TRY) or non-NULL (NEED); anything else is fatal. */
+#define TRY(expr)                                       \
+	do {                                            \
+		if ((expr) != 0)                        \
+			setup_failed(#expr, __LINE__);  \
+	} while (0)
+#define NEED(expr)                                      \
+	do {                                            \
+		if (!(expr))                            \
+			setup_failed(#expr, __LINE__);  \
+	} while (0)
+
+static void wait_usr1(void)
+{
+	sigset_t set;
+
+	sigemptyset(&set);
+	sigaddset(&set, SIGUSR1);
+	while (sigwaitinfo(&set, NULL) < 0)
+		if (errno != EINTR)
+			setup_failed("sigwaitinfo", __LINE__);
+}
+
+static void report_ready(void)
+{
+	char line[128];
+	int n;
+
+	n = snprintf(line, sizeof(line), "%s %d %lu\n", my_role, getpid(), regions_guard_pages());
+	if (write(ready_pipe[1], line, n) != n)
+		setup_failed("write to the ready pipe", __LINE__);
+	close(ready_pipe[1]);
+}
+
+/* The root reads every process's line (EOF: all reported) and publishes them. */
+static void collect_ready(void)
+{
+	char buf[65536], path[4096];
+	size_t len = 0;
+	ssize_t n;
+
+	while ((n = read(ready_pipe[0], buf + len, sizeof(buf) - 1 - len)) != 0) {
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			setup_failed("read the ready pipe", __LINE__);
+		len += n;
+	}
+	close(ready_pipe[0]);
+	TRY(it_path(path, sizeof(path), results_dir, IT_READY_FILE));
+	TRY(it_write_file_atomic(path, buf, len));
+}
+
+static int verify(char *msg, size_t size)
+{
+	if (regions_verify(msg, size))
+		return -1;
+	if (post_restore_check)
+		return post_restore_check(msg, size);
+	return 0;
+}
+
+/* Every process ends here: check, report ready, wait, check, report. */
+static void __attribute__((noreturn)) serve(void)
+{
+	char msg[IT_MSG_MAX];
+	int is_root = !strcmp(my_role, "root");
+
+	if (regions_verify(msg, sizeof(msg))) {
+		write_result("not ok: before dump: %s\n", msg);
+		exit(1);
+	}
+	if (!is_root)
+		close(ready_pipe[0]);
+	report_ready();
+	if (is_root)
+		collect_ready();
+
+	wait_usr1();
+	if (verify(msg, sizeof(msg)))
+		write_result("not ok: %s\n", msg);
+	else
+		write_result("%s\n", IT_RESULT_OK);
+	for (;;)
+		pause();
+}
+
+static pid_t spawn(const char *role, void (*fn)(void))
+{
+	pid_t pid = fork();
+
+	if (pid < 0)
+		setup_failed("fork", __LINE__);
+	if (pid == 0) {
+		my_role = role;
+		fn();
+		serve();
+	}
+	return pid;
+}
+
+#define RW   (PROT_READ | PROT_WRITE)
+#define PRIV (MAP_PRIVATE | MAP_ANONYMOUS)
+
+static struct region *anon(const char *name, size_t nr_pages)
+{
+	struct region *r;
+
+	NEED(r = region_map(name, nr_pages, RW, PRIV, -1));
+	return r;
+}
+
+/* --- private anonymous ------------------------------------------------ */
+
+static void scn_private_anon(void)
+{
+	struct region *r = anon("anon", 64), *all, *sparse;
+
+	region_fill(r, 0, 64, 1);
+	TRY(region_guard(r, 0, 1));
+	TRY(region_guard(r, 2, 1));
+	TRY(region_guard(r, 10, 10));
+	TRY(region_guard(r, 63, 1));
+
+	/* A VMA made of guards only */
+	all = anon("all-guards", 8);
+	region_fill(all, 0, 8, 2);
+	TRY(region_guard(all, 0, 8));
+
+	/* Untouched (zero) pages next to a guard */
+	sparse = anon("sparse", 16);
+	region_fill(sparse, 0, 4, 3);
+	TRY(region_guard(sparse, 8, 1));
+}
+
+/* --- file-backed private ---------------------------------------------- */
+
+static int create_data_file(const char *path, size_t nr_pages, uint32_t seed)
+{
+	uint64_t page[PG / sizeof(uint64_t)];
+	size_t i;
+	int fd;
+
+	fd = open(path, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	if (fd < 0)
+		return -1;
+	for (i = 0; i < nr_pages; i++) {
+		region_page_content(page, seed, i);
+		if (pwrite(fd, page, PG, i * PG) != (ssize_t)PG) {
+			close(fd);
+			return -1;
+		}
+	}
+	return fd;
+}
+
+static void scn_file_private(void)
+{
+	struct region *ro, *rw;
+	int fd;
+
+	NEED((fd = create_data_file("data.bin", 32, 11)) >= 0);
+	NEED(ro = region_map("file-ro", 32, PROT_READ, MAP_PRIVATE, fd));
+	NEED(rw = region_map("file-rw", 32, RW, MAP_PRIVATE, fd));
+	close(fd);
+
+	region_expect(ro, 0, 32, 11);
+	TRY(region_guard(ro, 0, 1));
+	TRY(region_guard(ro, 3, 2));
+	TRY(region_guard(ro, 31, 1));
+
+	/* Private copies of a few pages, guards elsewhere */
+	region_expect(rw, 0, 32, 11);
+	region_fill(rw, 1, 2, 12);
+	TRY(region_guard(rw, 10, 3));
+}
+
+/* --- shared anonymous ------------------------------------------------- */
+
+static struct region *shm;
+
+static void shared_anon_child(void)
+{
+	/* Shared memory keeps its data under a guard: it shows again */
+	TRY(region_unguard(shm, 5, 1, 21));
+	TRY(region_guard(shm, 12, 1));
+}
+
+static void scn_shared_anon(void)
+{
+	NEED(shm = region_map("shared-anon", 32, RW, MAP_SHARED | MAP_ANONYMOUS, -1));
+	region_fill(shm, 0, 32, 21);
+	TRY(region_guard(shm, 0, 1));
+	TRY(region_guard(shm, 5, 3));
+	TRY(region_guard(shm, 31, 1));
+	spawn("child", shared_anon_child);
+}
+
+/* --- memfd ------------------------------------------------------------ */
+
+static void scn_memfd(void)
+{
+	struct region *m, *view;
+	int fd;
+
+	NEED((fd = syscall(SYS_memfd_create, "guard-test", 0)) >= 0);
+	TRY(ftruncate(fd, 32 * PG));
+	NEED(m = region_map("memfd", 32, RW, MAP_SHARED, fd));
+	region_fill(m, 0, 32, 31);
+	TRY(region_guard(m, 1, 1));
+	TRY(region_guard(m, 8, 2));
+	TRY(region_guard(m, 30, 1));
+
+	/* A second view without guards sees the data under them */
+	NEED(view = region_map("memfd-view", 32, RW, MAP_SHARED, fd));
+	region_expect(view, 0, 32, 31);
+	/* fd stays open */
+}
+
+/* --- locked VMA ------------------------------------------------------- */
+
+static void scn_locked(void)
+{
+	struct region *l = anon("locked", 32), *plain = anon("locked-plain", 8);
+
+	region_fill(l, 0, 32, 41);
+	TRY(region_guard(l, 4, 1));
+	TRY(region_guard(l, 16, 2));
+	/* The kernel refuses to lock guard pages but locks the VMA */
+	if (mlock(l->addr, 32 * PG) && errno != ENOMEM)
+		setup_failed("mlock", __LINE__);
+	l->flags |= REGION_LOCKED;
+
+	region_fill(plain, 0, 8, 42);
+	TRY(mlock(plain->addr, 8 * PG));
+	plain->flags |= REGION_LOCKED;
+}
+
+/* --- parent and child diverge over COW memory ------------------------- */
+
+static struct region *cow, *cow_same;
+
+static void cow_child(void)
+{
+	TRY(region_unguard(cow, 20, 4, SEED_ZERO));
+	region_fill(cow, 20, 2, 202);
+	TRY(region_guard(cow, 10, 2));
+	TRY(region_guard(cow, 50, 6));
+	region_fill(cow, 30, 6, 203);
+}
+
+static void scn_cow_divergent(void)
+{
+	cow = anon("cow", 64);
+	region_fill(cow, 0, 64, 201);
+	TRY(region_guard(cow, 4, 3));
+	TRY(region_guard(cow, 20, 4));
+	TRY(region_guard(cow, 40, 1));
+
+	cow_same = anon("cow-same", 16);
+	region_fill(cow_same, 0, 16, 205);
+	TRY(region_guard(cow_same, 3, 1));
+	TRY(region_guard(cow_same, 12, 1));
+
+	spawn("child", cow_child);
+
+	TRY(region_guard(cow, 60, 2));
+	TRY(region_unguard(cow, 4, 1, SEED_ZERO));
+	region_fill(cow, 4, 1, 204);
+	region_fill(cow, 7, 1, 206);
+}
+
+/* --- three generations ------------------------------------------------ */
+
+static struct region *gen_a, *gen_b;
+
+static void grandchild(void)
+{
+	TRY(region_unguard(gen_a, 8, 2, SEED_ZERO));
+	region_fill(gen_a, 8, 1, 63);
+	TRY(region_guard(gen_a, 20, 2));
+	TRY(region_guard(gen_b, 7, 1));
+}
+
+static void child1(void)
+{
+	TRY(region_guard(gen_a, 16, 1));
+	gen_b = anon("gen-b", 16);
+	region_fill(gen_b, 0, 16, 62);
+	TRY(region_guard(gen_b, 0, 1));
+	TRY(region_guard(gen_b, 15, 1));
+	spawn("grandchild", grandchild);
+}
+
+static void child2(void)
+{
+	region_fill(gen_a, 24, 4, 64);
+}
+
+static void scn_three_gen(void)
+{
+	gen_a = anon("gen-a", 32);
+	region_fill(gen_a, 0, 32, 61);
+	TRY(region_guard(gen_a, 1, 1));
+	TRY(region_guard(gen_a, 8, 2));
+	spawn("child1", child1);
+	spawn("child2", child2);
+	TRY(region_guard(gen_a, 30, 1));
+}
+
+/* --- thread stacks with a guard page at the low end ------------------- */
+
+#define NR_THREADS	4
+#define STACK_PAGES	64
+#define STACK_TOP_USED	16 /* glibc puts the TCB and TLS there; the thread runs there */
+
+static int thread_pipe[2];
+static pthread_t threads[NR_THREADS];
+
+static unsigned long deep_stack(int depth)
+{
+	volatile char frame[512];
+
+	memset((char *)frame, depth, sizeof(frame));
+	if (!depth)
+		return frame[7];
+	return frame[3] + deep_stack(depth - 1);
+}
+
+static void *thread_fn(void *arg)
+{
+	char c;
+
+	while (read(thread_pipe[0], &c, 1) < 0 && errno == EINTR)
+		;
+	return (void *)deep_stack(32);
+}
+
+static int count_threads(void)
+{
+	struct dirent *de;
+	int nr = 0;
+	DIR *d;
+
+	d = opendir("/proc/self/task");
+	if (!d)
+		return -1;
+	while ((de = readdir(d)))
+		if (de->d_name[0] != '.')
+			nr++;
+	closedir(d);
+	return nr;
+}
+
+/* After restore: the threads are alive, run on their stacks and exit. */
+static int check_threads(char *msg, size_t size)
+{
+	unsigned long want = deep_stack(32);
+	char wake[NR_THREADS] = { 0 };
+	void *ret;
+	int i, nr = count_threads();
+
+	if (nr != NR_THREADS + 1) {
+		snprintf(msg, size, "%d threads after restore, expected %d", nr, NR_THREADS + 1);
+		return -1;
+	}
+	if (write(thread_pipe[1], wake, sizeof(wake)) != sizeof(wake)) {
+		snprintf(msg, size, "waking the threads: %s", strerror(errno));
+		return -1;
+	}
+	for (i = 0; i < NR_THREADS; i++) {
+		if (pthread_join(threads[i], &ret) || (unsigned long)ret != want) {
+			snprintf(msg, size, "thread %d returned %lu, expected %lu", i,
+				 (unsigned long)ret, want);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+static void start_thread(int i)
+{
+	char name[32];
+	pthread_attr_t attr;
+	struct region *st;
+
+	snprintf(name, sizeof(name), "stack%d", i);
+	st = anon(name, STACK_PAGES + 1);
+	/* Like glibc 2.42: the guard is a MADV_GUARD_INSTALL page at the low end */
+	TRY(region_guard(st, 0, 1));
+	region_fill(st, 1, STACK_PAGES, 300 + i);
+	region_expect(st, STACK_PAGES + 1 - STACK_TOP_USED, STACK_TOP_USED, SEED_ANY);
+
+	TRY(pthread_attr_init(&attr));
+	TRY(pthread_attr_setstack(&attr, st->addr + PG, STACK_PAGES * PG));
+	TRY(pthread_create(&threads[i], &attr, thread_fn, NULL));
+	pthread_attr_destroy(&attr);
+}
+
+static void scn_thread_stacks(void)
+{
+	int i;
+
+	TRY(pipe(thread_pipe));
+	for (i = 0; i < NR_THREADS; i++)
+		start_thread(i);
+	post_restore_check = check_threads;
+}
+
+/* --- 20,000+ ranges in one VMA ---------------------------------------- */
+
+#define MANY_RANGES 20480
+
+static void scn_many_ranges(void)
+{
+	struct region *r = anon("many-ranges", 2 * MANY_RANGES + 1);
+	size_t i;
+
+	/* Guard every odd page: one range each, data pages in between */
+	for (i = 1; i < r->nr_pages; i += 2)
+		TRY(region_guard(r, i, 1));
+	region_fill(r, 0, r->nr_pages, 51);
+}
+
+/* --- hundreds of guarded VMAs ----------------------------------------- */
+
+#define MANY_VMAS 300
+
+static void scn_many_vmas(void)
+{
+	char *base, name[32];
+	struct region *r;
+	int i;
+
+	/* Slots of 3 pages split by PROT_NONE pages, so no two VMAs merge */
+	base = mmap(NULL, MANY_VMAS * 4 * PG, PROT_NONE, PRIV, -1, 0);
+	NEED(base != MAP_FAILED);
+	for (i = 0; i < MANY_VMAS; i++) {
+		char *slot = base + i * 4 * PG;
+
+		TRY(mprotect(slot, 3 * PG, RW));
+		snprintf(name, sizeof(name), "vma%d", i);
+		NEED(r = region_add(name, slot, 3, 0));
+		region_fill(r, 0, 3, 400 + i);
+		TRY(region_guard(r, i % 3, 1));
+	}
+}
+
+/* --- guards straddling mprotect splits -------------------------------- */
+
+static void scn_mprotect_split(void)
+{
+	struct region *r = anon("split", 32);
+
+	region_fill(r, 0, 32, 81);
+	TRY(region_guard(r, 8, 16));
+	TRY(region_guard(r, 26, 4));
+	/* VMAs: [0,12) rw [12,20) r [20,28) rw [28,32) r */
+	TRY(mprotect(r->addr + 12 * PG, 8 * PG, PROT_READ));
+	TRY(mprotect(r->addr + 28 * PG, 4 * PG, PROT_READ));
+}
+
+/* --- MADV_WIPEONFORK -------------------------------------------------- */
+
+static struct region *wipe, *nowipe;
+
+static void wipe_child(void)
+{
+	/* The kernel gave the child an empty VMA: no guards, zero pages */
+	region_wiped(wipe);
+	region_fill(wipe, 0, 8, 93);
+}
+
+static void scn_wipeonfork(void)
+{
+	wipe = anon("wipeonfork", 16);
+	TRY(madvise(wipe->addr, 16 * PG, MADV_WIPEONFORK));
+	region_fill(wipe, 0, 16, 91);
+	TRY(region_guard(wipe, 2, 1));
+	TRY(region_guard(wipe, 9, 2));
+
+	nowipe = anon("inherited", 16);
+	region_fill(nowipe, 0, 16, 92);
+	TRY(region_guard(nowipe, 3, 1));
+
+	spawn("child", wipe_child);
+}
+
+/* --- no guards at all ------------------------------------------------- */
+
+static void scn_no_guards(void)
+{
+	struct region *r = anon("plain", 32);
+
+	region_fill(r, 0, 32, 71);
+}
+
+/* --- a VMA that had guards ("gu") but holds none any more -------------- */
+
+static void scn_guards_removed(void)
+{
+	struct region *r = anon("removed", 32);
+
+	region_fill(r, 0, 32, 72);
+	TRY(region_guard(r, 4, 4));
+	TRY(region_unguard(r, 4, 4, SEED_ZERO));
+	region_fill(r, 4, 2, 73);
+}
+
+struct scenario {
+	const char *name;
+	void (*build)(void);
+};
+
+static const struct scenario scenarios[] = {
+	{ "private-anon", scn_private_anon },
+	{ "file-private", scn_file_private },
+	{ "shared-anon", scn_shared_anon },
+	{ "memfd", scn_memfd },
+	{ "locked", scn_locked },
+	{ "cow-divergent", scn_cow_divergent },
+	{ "three-gen", scn_three_gen },
+	{ "thread-stacks", scn_thread_stacks },
+	{ "many-ranges", scn_many_ranges },
+	{ "many-vmas", scn_many_vmas },
+	{ "mprotect-split", scn_mprotect_split },
+	{ "wipeonfork", scn_wipeonfork },
+	{ "no-guards", scn_no_guards },
+	{ "guards-removed", scn_guards_removed },
+};
+
+static const struct scenario *find_scenario(const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(scenarios) / sizeof(scenarios[0]); i++)
+		if (!strcmp(scenarios[i].name, name))
+			return &scenarios[i];
+	return NULL;
+}
+
+int main(int argc, char **argv)
+{
+	const struct scenario *scn;
+	sigset_t set;
+
+	if (argc != 3 || !(scn = find_scenario(argv[1]))) {
+		fprintf(stderr, "usage: %s SCENARIO RESULTS_DIR\n", argv[0]);
+		return 2;
+	}
+	results_dir = argv[2];
+
+	/* Blocked in every thread and child: only sigwaitinfo() takes it */
+	sigemptyset(&set);
+	sigaddset(&set, SIGUSR1);
+	TRY(sigprocmask(SIG_BLOCK, &set, NULL));
+	TRY(pipe2(ready_pipe, O_CLOEXEC));
+
+	scn->build();
+	serve();
+}
