@@ -19,24 +19,6 @@ uint64_t guard_madvise_calls(void)
 	return nr_calls;
 }
 
-/*
- * A pidfd of the calling process. Restored tasks fork from each other, so
- * a cached pidfd may belong to the parent: check whose it is.
- */
-static int self_pidfd(void)
-{
-	static int pidfd = -1;
-	static pid_t owner;
-
-	if (pidfd >= 0 && owner == getpid())
-		return pidfd;
-	if (pidfd >= 0)
-		close(pidfd);
-	owner = getpid();
-	pidfd = syscall(__NR_pidfd_open, owner, 0);
-	return pidfd;
-}
-
 static int madvise_each(const struct guard_range *r, size_t nr, uint64_t delta, int advice, size_t *bad)
 {
 	size_t i;
@@ -71,9 +53,15 @@ static int process_madvise_batch(int pidfd, const struct guard_range *r, size_t 
 int guard_madvise(const struct guard_range *r, size_t nr, uint64_t delta, int advice, size_t *bad)
 {
 	int batch = guard_probe(GUARD_FEAT_PROCESS_MADVISE_SELF) == GUARD_PROBE_YES;
-	int pidfd = batch ? self_pidfd() : -1;
 	size_t off, n;
-	int ret;
+	int pidfd = -1, ret = 0;
+
+	/*
+	 * Opened per call and closed before returning: the restoring task is
+	 * about to get its own descriptors back, in whatever slots they had.
+	 */
+	if (batch && nr > 1)
+		pidfd = syscall(__NR_pidfd_open, getpid(), 0);
 
 	for (off = 0; off < nr; off += n) {
 		n = nr - off < GUARD_MADV_BATCH ? nr - off : GUARD_MADV_BATCH;
@@ -83,8 +71,10 @@ int guard_madvise(const struct guard_range *r, size_t nr, uint64_t delta, int ad
 		ret = madvise_each(r + off, n, delta, advice, bad);
 		if (ret) {
 			*bad += off;
-			return ret;
+			break;
 		}
 	}
-	return 0;
+	if (pidfd >= 0)
+		close(pidfd);
+	return ret;
 }
