@@ -264,7 +264,7 @@ int guard_restore_task(int vpid, const struct cr_plugin_rst_vma *vmas, unsigned 
 		ret = restore_vmas(&tr, late, nr_late);
 
 	if (!ret)
-		pr_info("vpid %d: %zu guard ranges, %" PRIu64 " pages: %zu installed and %zu removed before fork, "
+		pr_summary("vpid %d: %zu guard ranges, %" PRIu64 " pages: %zu installed and %zu removed before fork, "
 			"%zu left to the restorer, %" PRIu64 " madvise calls, %ld us\n",
 			vpid, tr.set.ranges.nr, guard_ranges_pages(&tr.set.ranges, guard_page_shift()), tr.installed,
 			tr.removed, tr.late, guard_madvise_calls() - calls0, guard_elapsed_us(&t0));
