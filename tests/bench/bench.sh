@@ -133,7 +133,8 @@ fi
 
 # --- measuring (inner invocation, under the reaper) ---------------------
 
-PATCHED=$BUILD/criu/criu
+# CRIU_GUARD_BENCH_CRIU: another patched criu binary, for experiments
+PATCHED=${CRIU_GUARD_BENCH_CRIU:-$BUILD/criu/criu}
 PLUGIN_DIR=$BUILD/plugin
 STOCK=$STOCK_TREE/criu/criu
 
@@ -347,6 +348,8 @@ run_workload()
 echo "workload,param,guards,system,run,guard_ranges,guard_pages,stock_scan_us,scan_ranges,plugin_discovery_us,plugin_dump_us,plugin_ranges,freezing_us,frozen_us,dump_wall_us,dump_rss_kib,restore_wall_us,restore_rss_kib,restored_hwm_kib,guard_img_bytes,mm_img_bytes,plugin_restore_us,plugin_madvise_calls,status" >"$CSV"
 log "images in $STORAGE: $WORK; $runs runs per measurement; raw data in $CSV"
 t_start=$(date +%s)
+load_start=$(cut -d' ' -f1-3 /proc/loadavg)
+commit=$(git -C "$ROOT" describe --always --dirty 2>/dev/null || echo unknown)
 
 IFS=, read -r -a workloads <<<"$only"
 for wl in "${workloads[@]}"; do
@@ -361,4 +364,5 @@ done
 
 log "measured in $(($(date +%s) - t_start)) s; writing $out"
 /usr/bin/python3 "$ROOT/tests/bench/report.py" --csv "$CSV" --out "$out" --plot "$plot" \
-	--storage "$STORAGE" --runs "$runs" --tree-procs "${TREE[0]}" --criu-stock "$STOCK" --criu-patched "$PATCHED" --log-level "$loglevel"
+	--storage "$STORAGE" --runs "$runs" --tree-procs "${TREE[0]}" --criu-stock "$STOCK" --criu-patched "$PATCHED" --log-level "$loglevel" --commit "$commit" \
+	--load "\`$load_start\` at the start, \`$(cut -d' ' -f1-3 /proc/loadavg)\` at the end"
