@@ -26,7 +26,7 @@ static bool vma_may_hold_guards(const struct cr_plugin_vma *v, bool have_gu)
 	return v->kind != CR_PLUGIN_VMA_OTHER;
 }
 
-/* Guards from the kernel, and tells it whether a dump can see them at all */
+/* Can this kernel have guards at all, and can a dump see them? */
 static int check_kernel(int pid)
 {
 	if (guard_probe(GUARD_FEAT_MADV_GUARD) != GUARD_PROBE_YES)
