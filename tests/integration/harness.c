@@ -57,6 +57,7 @@
 #define SC_CORRUPT_TRUNC (1U << 2) /* cut the root's guard image */
 #define SC_CORRUPT_RANGE (1U << 3) /* make a range leave its VMA */
 #define SC_CORRUPT_MAGIC (1U << 4) /* break the image's own magic */
+#define SC_TAMPER_SHIFT	 (1U << 5) /* move guards: the checks must notice */
 #define SC_CORRUPT	 (SC_CORRUPT_TRUNC | SC_CORRUPT_RANGE | SC_CORRUPT_MAGIC)
 
 struct scenario {
@@ -84,6 +85,7 @@ static const struct scenario scenarios[] = {
 	{ "corrupt-truncated", "private-anon", SC_PLUGIN_ONLY | SC_CORRUPT_TRUNC },
 	{ "corrupt-range", "private-anon", SC_PLUGIN_ONLY | SC_CORRUPT_RANGE },
 	{ "corrupt-magic", "private-anon", SC_PLUGIN_ONLY | SC_CORRUPT_MAGIC },
+	{ "tampered-shift", "sparse-guard", SC_PLUGIN_ONLY | SC_TAMPER_SHIFT },
 };
 
 #define NR_SCENARIOS (sizeof(scenarios) / sizeof(scenarios[0]))
@@ -680,50 +682,79 @@ static int check_images(struct run *run)
 
 /* --- corruption ------------------------------------------------------------ */
 
-/* Offset of the second varint (the first range's length) of the first ranges entry */
-static long first_length_offset(struct img *img)
+/*
+ * Offset in the file of the first varint of the first ranges entry's
+ * "pages" (gap, length, gap, length...) that @pick accepts, or -1.
+ */
+static long find_varint(struct img *img, bool (*pick)(int idx, uint64_t v))
 {
 	struct img_entry e;
 	struct pb_field f;
 	struct pb_iter it;
-	const uint8_t *p;
-	uint64_t gap;
+	const uint8_t *p, *q;
+	uint64_t v;
+	int idx;
 
-	if (img_next(img, &e) != 1) /* head */
-		return -1;
-	if (img_next(img, &e) != 1)
+	if (img_next(img, &e) != 1 || img_next(img, &e) != 1) /* head, ranges */
 		return -1;
 	pb_init(&it, e.data, e.len);
 	while (pb_next(&it, &f) == 1) {
 		if (f.num != GUARD_RANGES_PAGES || f.wire != PB_LEN)
 			continue;
-		p = f.data;
-		if (pb_varint(&p, f.data + f.len, &gap) || p == f.data + f.len)
-			return -1;
-		return p - img->buf;
+		for (p = f.data, idx = 0; p < f.data + f.len; p = q, idx++) {
+			q = p;
+			if (pb_varint(&q, f.data + f.len, &v))
+				return -1;
+			if (pick(idx, v))
+				return p - img->buf;
+		}
 	}
 	return -1;
+}
+
+static bool first_length(int idx, uint64_t v)
+{
+	return idx == 1;
+}
+
+/* A one-byte gap that can shrink: the ranges move down, still valid */
+static bool shrinkable_gap(int idx, uint64_t v)
+{
+	return !(idx & 1) && v > 0 && v < 0x80;
+}
+
+static int corrupt_buf(struct run *run, struct img *img)
+{
+	unsigned int flags = run->scn->flags;
+	long off;
+
+	if (flags & SC_CORRUPT_MAGIC) {
+		img->buf[5] ^= 0x5a;
+	} else if (flags & SC_CORRUPT_TRUNC) {
+		img->len -= 3; /* cut the last entry */
+	} else if (flags & SC_CORRUPT_RANGE) {
+		off = find_varint(img, first_length);
+		if (off < 0)
+			return -1;
+		img->buf[off] |= 0x7f; /* at least 127 pages: past any VMA here */
+	} else if (flags & SC_TAMPER_SHIFT) {
+		off = find_varint(img, shrinkable_gap);
+		if (off < 0)
+			return -1;
+		img->buf[off]--;
+	}
+	return 0;
 }
 
 static int corrupt(struct run *run, const char *path)
 {
 	struct img img;
-	long off = -1;
 	int ret = 0;
 
 	if (img_open(&img, path))
 		return fail(run, "cannot read %s", path);
-	if (run->scn->flags & SC_CORRUPT_MAGIC) {
-		img.buf[5] ^= 0x5a;
-	} else if (run->scn->flags & SC_CORRUPT_RANGE) {
-		off = first_length_offset(&img);
-		if (off >= 0)
-			img.buf[off] |= 0x7f; /* at least 127 pages: past any VMA here */
-	} else {
-		img.len = img.len - 3; /* cut the last entry */
-	}
-	if (off < 0 && (run->scn->flags & SC_CORRUPT_RANGE))
-		ret = fail(run, "no range to corrupt in %s", path);
+	if (corrupt_buf(run, &img))
+		ret = fail(run, "nothing to corrupt in %s", path);
 	else if (it_write_file(path, (char *)img.buf, img.len))
 		ret = fail(run, "cannot write %s", path);
 	img_close(&img);
@@ -755,6 +786,27 @@ static int restore_corrupted(struct run *run)
 	return ret;
 }
 
+/*
+ * Self-test of the checks: a valid image whose guard moved one page (onto
+ * a zero page, which the pages image does not hold) must restore, and the
+ * root must notice that its guard set differs.
+ */
+static int restore_tampered(struct run *run)
+{
+	char path[400];
+
+	img_name(run, path, sizeof(path), "guard-regions", run->procs[0].pid);
+	if (corrupt(run, path) || restore(run))
+		return -1;
+	if (!collect_results(run))
+		return fail(run, "the workload did not notice guards moved by one page");
+	if (!strstr(run->reason, "guard set differs"))
+		return -1;
+	printf("# as expected: %s\n", run->reason);
+	run->reason[0] = '\0';
+	return 0;
+}
+
 /* --- scenarios ----------------------------------------------------------- */
 
 static int run_steps(struct run *run)
@@ -763,6 +815,8 @@ static int run_steps(struct run *run)
 		return -1;
 	if (run->scn->flags & SC_CORRUPT)
 		return restore_corrupted(run);
+	if (run->scn->flags & SC_TAMPER_SHIFT)
+		return restore_tampered(run);
 	if (restore(run))
 		return -1;
 	return collect_results(run);

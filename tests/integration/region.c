@@ -209,7 +209,13 @@ static int scan_guards(int fd, uint64_t start, uint64_t end,
 			cb(vec[i].start, vec[i].end, arg);
 		if (pa.walk_end <= start)
 			return -1;
+		/*
+		 * 6.18 may report a walk_end behind the ranges it returned
+		 * (when vec_len exceeds its 512-entry buffer): never rescan.
+		 */
 		start = pa.walk_end;
+		if (n && vec[n - 1].end > start)
+			start = vec[n - 1].end;
 	}
 	return 0;
 }

@@ -570,6 +570,16 @@ static void scn_guards_removed(void)
 	region_fill(r, 4, 2, 73);
 }
 
+/* --- one guard amid zero pages (the harness moves it: self-test) ------- */
+
+static void scn_sparse_guard(void)
+{
+	struct region *r = anon("sparse-guard", 16);
+
+	region_fill(r, 0, 2, 74);
+	TRY(region_guard(r, 8, 1));
+}
+
 struct scenario {
 	const char *name;
 	void (*build)(void);
@@ -590,6 +600,7 @@ static const struct scenario scenarios[] = {
 	{ "wipeonfork", scn_wipeonfork },
 	{ "no-guards", scn_no_guards },
 	{ "guards-removed", scn_guards_removed },
+	{ "sparse-guard", scn_sparse_guard },
 };
 
 static const struct scenario *find_scenario(const char *name)
