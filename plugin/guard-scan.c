@@ -56,6 +56,7 @@ int guard_scan(struct guard_scanner *sc, uint64_t start, uint64_t end, guard_sca
 		.category_mask = PAGE_IS_GUARD,
 		.return_mask = PAGE_IS_GUARD,
 	};
+	uint64_t next;
 	long i, n;
 	int ret;
 
@@ -72,10 +73,20 @@ int guard_scan(struct guard_scanner *sc, uint64_t start, uint64_t end, guard_sca
 			if (ret)
 				return ret;
 		}
-		/* A full buffer stops the walk early: go on from where it stopped */
-		if (scan.walk_end <= scan.start)
+		/*
+		 * A full buffer stops the walk early: go on from where it
+		 * stopped. walk_end can lag behind what was returned, though:
+		 * when the kernel (6.18, 7.1) flushes its internal buffer of
+		 * 512 regions during a call and then finishes the walk, it
+		 * leaves walk_end at the flush, and the regions after it would
+		 * be returned twice.
+		 */
+		next = scan.walk_end;
+		if (n > 0 && sc->vec[n - 1].end > next)
+			next = sc->vec[n - 1].end;
+		if (next <= scan.start)
 			return -EIO;
-		scan.start = scan.walk_end;
+		scan.start = next;
 	}
 	return 0;
 }
