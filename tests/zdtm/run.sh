@@ -94,7 +94,7 @@ run_zdtm()
 		args+=(-t "zdtm/static/$t")
 	done
 
-	rm -rf "$outdir/$label"
+	rm -rf "${outdir:?}/${label:?}"
 	start=$SECONDS
 	log "$label: $# tests, flavor $flavor, mode $mode, plugin $plug"
 	timeout -k 30 "$zdtm_timeout" ./zdtm.py run "${args[@]}" >"$outdir/$label.log" 2>&1
@@ -229,8 +229,8 @@ verdict()
 		f=${t%%:*}
 		t=${t#*:}
 		ntests=$((ntests + 1))
-		off=$(result_of "$t" $f plain off)
-		on=$(result_of "$t" $f plain on)
+		off=$(result_of "$t" "$f" plain off)
+		on=$(result_of "$t" "$f" plain on)
 		if [ "$off" = PASS ] && [ "$on" = PASS ]; then
 			npass=$((npass + 1))
 		elif [ "$off" = PASS ] || [ "$on" = PASS ]; then
