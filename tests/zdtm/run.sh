@@ -8,10 +8,11 @@
 #   PLUGIN_SO  build/plugin/guard_plugin.so
 #   OUTDIR     where zdtm's logs and TAP reports go
 #
-# What runs, all in zdtm's h flavor:
+# What runs, in zdtm's h flavor unless said otherwise:
 #   * maps12 (upstream's guard test) and our guard_* tests with the plugin:
 #     plain, --page-server, --lazy-pages (if the kernel has uffd-noncoop) and
-#     --iters $ZDTM_GUARD_ITERS (several C/R cycles in one run);
+#     --iters $ZDTM_GUARD_ITERS (several C/R cycles in one run); our guard_*
+#     tests also in the ns and uns flavors (maps12's .desc allows only h);
 #   * the same tests without the plugin, for information: that is CRIU
 #     4.2.1's own guard support, which cannot restore locked VMAs with guards;
 #   * a regression set of upstream tests that touch memory, threads and
@@ -31,10 +32,10 @@ outdir=$(realpath -m "$3")
 iters=${ZDTM_GUARD_ITERS:-3}
 zdtm_timeout=${ZDTM_TIMEOUT:-900}
 
-GUARD_TESTS=(
-	maps12
+GUARD_TESTS_OURS=(
 	guard_mlock guard_cow guard_threads guard_many guard_shared guard_split guard_none
 )
+GUARD_TESTS=(maps12 "${GUARD_TESTS_OURS[@]}")
 
 # Upstream tests that touch memory (maps*, cow*, mlock, mprotect, shm,
 # memfd, vdso, FPU/SSE state), threads and forking (pthread*, futex,
@@ -62,7 +63,8 @@ SKIPPED=(
 	"zdtm/static/grow_map|dies of SIGSEGV before any C/R on this kernel (also with --nocr); upstream marks it noauto"
 	"zdtm/static/pthread02|a thread group whose leader has exited: CRIU cannot seize it ('Unable to interrupt task'); upstream marks it noauto"
 	"regression tests of the h list in flavors ns, uns|not run, to keep CI short (the ns/uns-only ones do run in ns and uns)"
-	"guard tests in flavors ns, uns|their .desc, like maps12's, restricts them to h"
+	"guard tests in ns, uns with --page-server, --lazy-pages, --iters|not run, to keep CI short: those modes run in h"
+	"zdtm/static/maps12 in flavors ns, uns|its .desc (upstream) restricts it to h"
 	"--pre, --snaps, --dedup|need soft-dirty memory tracking, which this kernel lacks (criu check: dirty tracking is off)"
 )
 
@@ -190,6 +192,8 @@ run_all()
 	fi
 
 	run_zdtm guard-iters h "iters=$iters" on "${GUARD_TESTS[@]}"
+	run_zdtm guard-ns ns plain on "${GUARD_TESTS_OURS[@]}"
+	run_zdtm guard-uns uns plain on "${GUARD_TESTS_OURS[@]}"
 	run_zdtm guard-plain-noplugin h plain off "${GUARD_TESTS[@]}"
 
 	run_zdtm regression-noplugin h plain off "${REGRESSION_TESTS[@]}"
@@ -205,15 +209,18 @@ verdict()
 {
 	local t f mode res off on both_fail=() differ=() npass=0 ntests=0
 
-	# Guard tests: with the plugin, in every mode
-	for t in "${GUARD_TESTS[@]}"; do
+	# Guard tests: with the plugin, in every mode and flavor
+	for t in "${GUARD_TESTS[@]/#/h:}" "${GUARD_TESTS_OURS[@]/#/ns:}" "${GUARD_TESTS_OURS[@]/#/uns:}"; do
+		f=${t%%:*}
+		t=${t#*:}
 		for mode in plain page-server lazy-pages "iters=$iters"; do
-			res=$(result_of "$t" h "$mode" on)
+			[ "$f" != h ] && [ "$mode" != plain ] && continue
+			res=$(result_of "$t" "$f" "$mode" on)
 			case $res in
 			PASS) ;;
 			SKIP*) [ "$mode" = lazy-pages ] && [ "$LAZY" != yes ] && continue
-			       log "guard test $t skipped in mode $mode: $res"; failed=1 ;;
-			*) log "guard test $t: $res in mode $mode with the plugin"; failed=1 ;;
+			       log "guard test $t skipped in flavor $f, mode $mode: $res"; failed=1 ;;
+			*) log "guard test $t: $res in flavor $f, mode $mode with the plugin"; failed=1 ;;
 			esac
 		done
 	done
