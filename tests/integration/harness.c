@@ -50,6 +50,8 @@
 #define GUARD_HEAD_NR_PAGES  4
 #define GUARD_RANGES_PAGES   3
 #define GUARD_PLUGIN_NAME    "guard"
+#define PLUGIN_LOG_PREFIX    "guard_plugin: "
+#define MISSING_PLUGIN_MSG   "Missing required plugin: " GUARD_PLUGIN_NAME /* criu/image.c */
 
 /* Scenario flags */
 #define SC_PAGE_SERVER	 (1U << 0) /* dump through criu page-server */
@@ -58,6 +60,7 @@
 #define SC_CORRUPT_RANGE (1U << 3) /* make a range leave its VMA */
 #define SC_CORRUPT_MAGIC (1U << 4) /* break the image's own magic */
 #define SC_TAMPER_SHIFT	 (1U << 5) /* move guards: the checks must notice */
+#define SC_NO_PLUGIN_RST (1U << 6) /* restore without the plugin must refuse */
 #define SC_CORRUPT	 (SC_CORRUPT_TRUNC | SC_CORRUPT_RANGE | SC_CORRUPT_MAGIC)
 
 struct scenario {
@@ -86,6 +89,7 @@ static const struct scenario scenarios[] = {
 	{ "corrupt-range", "private-anon", SC_PLUGIN_ONLY | SC_CORRUPT_RANGE },
 	{ "corrupt-magic", "private-anon", SC_PLUGIN_ONLY | SC_CORRUPT_MAGIC },
 	{ "tampered-shift", "sparse-guard", SC_PLUGIN_ONLY | SC_TAMPER_SHIFT },
+	{ "restore-without-plugin", "private-anon", SC_PLUGIN_ONLY | SC_NO_PLUGIN_RST },
 };
 
 #define NR_SCENARIOS (sizeof(scenarios) / sizeof(scenarios[0]))
@@ -534,6 +538,25 @@ static int restore(struct run *run)
 	return criu(run, "restore", extra, 1);
 }
 
+/* With the plugin and guards, both logs must carry its summary lines. */
+static int check_plugin_logged(struct run *run, const char *log)
+{
+	char path[400], *text;
+	int ret = 0;
+	int i;
+
+	for (i = 0; i < run->nr_procs && !run->procs[i].guard_pages; i++)
+		;
+	if (!opt.libdir || i == run->nr_procs)
+		return 0;
+	snprintf(path, sizeof(path), "%s/%s", run->img, log);
+	text = it_read_file(path, NULL);
+	if (!text || !strstr(text, PLUGIN_LOG_PREFIX))
+		ret = fail(run, "%s has no \"%s\" line", log, PLUGIN_LOG_PREFIX);
+	free(text);
+	return ret;
+}
+
 /* --- image checks ------------------------------------------------------- */
 
 static void img_name(struct run *run, char *buf, size_t size, const char *kind, int pid)
@@ -761,6 +784,34 @@ static int corrupt(struct run *run, const char *path)
 	return ret;
 }
 
+/* Images that need the plugin: a restore without it must refuse. */
+static int restore_without_plugin(struct run *run)
+{
+	const char *libdir = opt.libdir;
+	char empty[400], log[400], *text;
+	int ret;
+
+	snprintf(empty, sizeof(empty), "%s/no-plugins", run->dir);
+	if (mkdir(empty, 0755))
+		return fail(run, "mkdir %s: %s", empty, strerror(errno));
+	opt.libdir = empty;
+	ret = restore(run);
+	opt.libdir = libdir;
+	if (!ret) {
+		kill_tree(run);
+		return fail(run, "criu restore without the plugin succeeded");
+	}
+	run->reason[0] = '\0';
+	snprintf(log, sizeof(log), "%s/restore.log", run->img);
+	text = it_read_file(log, NULL);
+	ret = text && strstr(text, MISSING_PLUGIN_MSG) ? 0 :
+		fail(run, "restore.log does not say \"" MISSING_PLUGIN_MSG "\"");
+	free(text);
+	if (wait_tree_gone(run))
+		return fail(run, "a failed restore left tasks behind");
+	return ret;
+}
+
 /* Restore must refuse the corrupted image and name it in its log. */
 static int restore_corrupted(struct run *run)
 {
@@ -811,13 +862,16 @@ static int restore_tampered(struct run *run)
 
 static int run_steps(struct run *run)
 {
-	if (mkdirs(run) || start_workload(run) || dump(run) || check_images(run))
+	if (mkdirs(run) || start_workload(run) || dump(run) || check_images(run) ||
+	    check_plugin_logged(run, "dump.log"))
 		return -1;
 	if (run->scn->flags & SC_CORRUPT)
 		return restore_corrupted(run);
 	if (run->scn->flags & SC_TAMPER_SHIFT)
 		return restore_tampered(run);
-	if (restore(run))
+	if (run->scn->flags & SC_NO_PLUGIN_RST)
+		return restore_without_plugin(run);
+	if (restore(run) || check_plugin_logged(run, "restore.log"))
 		return -1;
 	return collect_results(run);
 }
