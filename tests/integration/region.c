@@ -152,6 +152,23 @@ void region_wiped(struct region *r)
 	region_expect(r, 0, r->nr_pages, SEED_ZERO);
 }
 
+/* The process no longer has the region (unmapped, moved, not inherited) */
+void region_forget(struct region *r)
+{
+	free(r->guard);
+	free(r->seed);
+	r->guard = NULL;
+	r->seed = NULL;
+	r->nr_pages = 0;
+}
+
+/* @dst now holds what @src held (mremap) */
+void region_copy_model(struct region *dst, const struct region *src)
+{
+	memcpy(dst->guard, src->guard, dst->nr_pages * sizeof(*dst->guard));
+	memcpy(dst->seed, src->seed, dst->nr_pages * sizeof(*dst->seed));
+}
+
 int region_guard(struct region *r, size_t first, size_t nr)
 {
 	if (madvise(page_addr(r, first), nr * IT_PAGE_SIZE, MADV_GUARD_INSTALL))
@@ -455,6 +472,10 @@ static void check_vmflags(struct region *r, const struct vma_list *vl, struct re
 			       (unsigned long long)v->end, v->flags);
 		if ((r->flags & REGION_LOCKED) && !has_flag(v, "lo"))
 			report(rep, "%s: VMA %#llx-%#llx is not locked (VmFlags:%s)",
+			       r->name, (unsigned long long)v->start,
+			       (unsigned long long)v->end, v->flags);
+		if ((r->flags & REGION_UNLOCKED) && has_flag(v, "lo"))
+			report(rep, "%s: VMA %#llx-%#llx is locked (VmFlags:%s)",
 			       r->name, (unsigned long long)v->start,
 			       (unsigned long long)v->end, v->flags);
 	}

@@ -282,21 +282,33 @@ static void scn_memfd(void)
 
 /* --- locked VMA ------------------------------------------------------- */
 
+static struct region *locked, *locked_plain;
+
+/* mlock() is not inherited: the child has the guards, not the lock */
+static void locked_child(void)
+{
+	locked->flags = REGION_UNLOCKED;
+	locked_plain->flags = REGION_UNLOCKED;
+	TRY(region_guard(locked, 20, 1));
+}
+
 static void scn_locked(void)
 {
-	struct region *l = anon("locked", 32), *plain = anon("locked-plain", 8);
-
-	region_fill(l, 0, 32, 41);
-	TRY(region_guard(l, 4, 1));
-	TRY(region_guard(l, 16, 2));
+	locked = anon("locked", 32);
+	region_fill(locked, 0, 32, 41);
+	TRY(region_guard(locked, 4, 1));
+	TRY(region_guard(locked, 16, 2));
 	/* The kernel refuses to lock guard pages but locks the VMA */
-	if (mlock(l->addr, 32 * PG) && errno != ENOMEM)
+	if (mlock(locked->addr, 32 * PG) && errno != ENOMEM)
 		setup_failed("mlock", __LINE__);
-	l->flags |= REGION_LOCKED;
+	locked->flags |= REGION_LOCKED;
 
-	region_fill(plain, 0, 8, 42);
-	TRY(mlock(plain->addr, 8 * PG));
-	plain->flags |= REGION_LOCKED;
+	locked_plain = anon("locked-plain", 8);
+	region_fill(locked_plain, 0, 8, 42);
+	TRY(mlock(locked_plain->addr, 8 * PG));
+	locked_plain->flags |= REGION_LOCKED;
+
+	spawn("child", locked_child);
 }
 
 /* --- parent and child diverge over COW memory ------------------------- */
@@ -331,6 +343,110 @@ static void scn_cow_divergent(void)
 	TRY(region_unguard(cow, 4, 1, SEED_ZERO));
 	region_fill(cow, 4, 1, 204);
 	region_fill(cow, 7, 1, 206);
+}
+
+/* --- a child that dropped every inherited guard ------------------------ */
+
+static struct region *dropped;
+
+static void drop_all_child(void)
+{
+	TRY(region_unguard(dropped, 2, 2, SEED_ZERO));
+	TRY(region_unguard(dropped, 9, 1, SEED_ZERO));
+	region_fill(dropped, 0, 3, 212);
+}
+
+static void scn_child_drops_all(void)
+{
+	dropped = anon("dropped", 16);
+	region_fill(dropped, 0, 16, 211);
+	TRY(region_guard(dropped, 2, 2));
+	TRY(region_guard(dropped, 9, 1));
+	spawn("child", drop_all_child);
+}
+
+/* --- MADV_DONTFORK: the child has no such VMA ---------------------------- */
+
+static struct region *dontfork;
+
+static void dontfork_child(void)
+{
+	/* Map something else at the address the parent's VMA has */
+	struct region *r;
+
+	NEED(mmap(dontfork->addr, 8 * PG, RW, PRIV | MAP_FIXED_NOREPLACE, -1, 0) == dontfork->addr);
+	region_forget(dontfork);
+	NEED(r = region_add("child-own", dontfork->addr, 8, 0));
+	region_fill(r, 0, 8, 222);
+	TRY(region_guard(r, 5, 1));
+}
+
+static void scn_dontfork(void)
+{
+	dontfork = anon("dontfork", 8);
+	TRY(madvise(dontfork->addr, 8 * PG, MADV_DONTFORK));
+	region_fill(dontfork, 0, 8, 221);
+	TRY(region_guard(dontfork, 1, 2));
+	spawn("child", dontfork_child);
+}
+
+/* --- mremap moves guards with the pages ---------------------------------- */
+
+static void scn_mremap(void)
+{
+	struct region *r = anon("before-move", 16), *moved;
+	char *dst;
+
+	region_fill(r, 0, 16, 231);
+	TRY(region_guard(r, 0, 1));
+	TRY(region_guard(r, 7, 3));
+	/* Reserve a destination, then move the guarded VMA there */
+	dst = mmap(NULL, 16 * PG, PROT_NONE, PRIV, -1, 0);
+	NEED(dst != MAP_FAILED);
+	NEED(mremap(r->addr, 16 * PG, 16 * PG, MREMAP_MAYMOVE | MREMAP_FIXED, dst) == dst);
+	NEED(moved = region_add("moved", dst, 16, 0));
+	region_copy_model(moved, r);
+	region_forget(r);
+}
+
+/* --- shared file mapping -------------------------------------------------- */
+
+static void scn_file_shared(void)
+{
+	struct region *r;
+	int fd;
+
+	NEED((fd = create_data_file("shared.bin", 16, 241)) >= 0);
+	NEED(r = region_map("file-shared", 16, RW, MAP_SHARED, fd));
+	close(fd);
+	region_expect(r, 0, 16, 241);
+	region_fill(r, 2, 2, 242); /* written through to the file */
+	TRY(region_guard(r, 0, 1));
+	TRY(region_guard(r, 6, 2));
+	TRY(region_guard(r, 15, 1));
+}
+
+/* --- a guard page in the main thread's stack ----------------------------- */
+
+#define MAIN_STACK_DEPTH (256 * 1024)
+
+/* Grows the stack, then guards and fills pages deep below today's frames */
+static void __attribute__((noinline)) main_stack_setup(void)
+{
+	volatile char deep[MAIN_STACK_DEPTH];
+	char *lo = (char *)(((uintptr_t)deep + PG - 1) & ~(PG - 1));
+	struct region *r;
+
+	memset((char *)deep, 0, sizeof(deep));
+	NEED(r = region_add("main-stack", lo, 16, 0));
+	region_fill(r, 0, 16, 251);
+	TRY(region_guard(r, 3, 1));
+	TRY(region_guard(r, 10, 2));
+}
+
+static void scn_main_stack(void)
+{
+	main_stack_setup();
 }
 
 /* --- three generations ------------------------------------------------ */
@@ -601,6 +717,11 @@ static const struct scenario scenarios[] = {
 	{ "no-guards", scn_no_guards },
 	{ "guards-removed", scn_guards_removed },
 	{ "sparse-guard", scn_sparse_guard },
+	{ "child-drops-all", scn_child_drops_all },
+	{ "dontfork", scn_dontfork },
+	{ "mremap", scn_mremap },
+	{ "file-shared", scn_file_shared },
+	{ "main-stack", scn_main_stack },
 };
 
 static const struct scenario *find_scenario(const char *name)
