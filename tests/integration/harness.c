@@ -61,7 +61,8 @@
 #define SC_CORRUPT_MAGIC (1U << 4) /* break the image's own magic */
 #define SC_TAMPER_SHIFT	 (1U << 5) /* move guards: the checks must notice */
 #define SC_NO_PLUGIN_RST (1U << 6) /* restore without the plugin must refuse */
-#define SC_CORRUPT	 (SC_CORRUPT_TRUNC | SC_CORRUPT_RANGE | SC_CORRUPT_MAGIC)
+#define SC_CORRUPT_GONE	 (1U << 7) /* delete the root's guard image */
+#define SC_CORRUPT	 (SC_CORRUPT_TRUNC | SC_CORRUPT_RANGE | SC_CORRUPT_MAGIC | SC_CORRUPT_GONE)
 
 struct scenario {
 	const char *name;
@@ -79,6 +80,7 @@ static const struct scenario scenarios[] = {
 	{ "three-gen", "three-gen", 0 },
 	{ "thread-stacks", "thread-stacks", 0 },
 	{ "many-ranges", "many-ranges", 0 },
+	{ "many-ranges-fork", "many-ranges-fork", 0 },
 	{ "many-vmas", "many-vmas", 0 },
 	{ "mprotect-split", "mprotect-split", 0 },
 	{ "wipeonfork", "wipeonfork", 0 },
@@ -93,6 +95,7 @@ static const struct scenario scenarios[] = {
 	{ "corrupt-truncated", "private-anon", SC_PLUGIN_ONLY | SC_CORRUPT_TRUNC },
 	{ "corrupt-range", "private-anon", SC_PLUGIN_ONLY | SC_CORRUPT_RANGE },
 	{ "corrupt-magic", "private-anon", SC_PLUGIN_ONLY | SC_CORRUPT_MAGIC },
+	{ "corrupt-missing", "private-anon", SC_PLUGIN_ONLY | SC_CORRUPT_GONE },
 	{ "tampered-shift", "sparse-guard", SC_PLUGIN_ONLY | SC_TAMPER_SHIFT },
 	{ "restore-without-plugin", "private-anon", SC_PLUGIN_ONLY | SC_NO_PLUGIN_RST },
 };
@@ -779,6 +782,8 @@ static int corrupt(struct run *run, const char *path)
 	struct img img;
 	int ret = 0;
 
+	if (run->scn->flags & SC_CORRUPT_GONE)
+		return unlink(path) ? fail(run, "unlink %s: %s", path, strerror(errno)) : 0;
 	if (img_open(&img, path))
 		return fail(run, "cannot read %s", path);
 	if (corrupt_buf(run, &img))

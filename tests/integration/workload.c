@@ -601,6 +601,32 @@ static void scn_many_ranges(void)
 	region_fill(r, 0, r->nr_pages, 51);
 }
 
+/* --- a child that reshapes 20,000+ inherited ranges ----------------------- */
+
+static struct region *many;
+
+static void many_ranges_child(void)
+{
+	size_t i;
+
+	/* Drop every other guard, guard every fourth data page */
+	for (i = 1; i < many->nr_pages; i += 4)
+		TRY(region_unguard(many, i, 1, SEED_ZERO));
+	for (i = 2; i < many->nr_pages; i += 8)
+		TRY(region_guard(many, i, 1));
+}
+
+static void scn_many_ranges_fork(void)
+{
+	size_t i;
+
+	many = anon("many-ranges", 2 * MANY_RANGES + 1);
+	for (i = 1; i < many->nr_pages; i += 2)
+		TRY(region_guard(many, i, 1));
+	region_fill(many, 0, many->nr_pages, 52);
+	spawn("child", many_ranges_child);
+}
+
 /* --- hundreds of guarded VMAs ----------------------------------------- */
 
 #define MANY_VMAS 300
@@ -711,6 +737,7 @@ static const struct scenario scenarios[] = {
 	{ "three-gen", scn_three_gen },
 	{ "thread-stacks", scn_thread_stacks },
 	{ "many-ranges", scn_many_ranges },
+	{ "many-ranges-fork", scn_many_ranges_fork },
 	{ "many-vmas", scn_many_vmas },
 	{ "mprotect-split", scn_mprotect_split },
 	{ "wipeonfork", scn_wipeonfork },
