@@ -42,10 +42,10 @@
 #define LOG_TAIL_LINES	  30
 #define CHILD_STATUS_FD	  3
 
-#define VMA_AREA_GUARD (1U << 16) /* criu/include/image.h */
-#define MM_VMAS_FIELD	     14 /* mm_entry.vmas */
-#define VMA_STATUS_FIELD     7	/* vma_entry.status */
-#define INV_PLUGINS_FIELD    12 /* inventory_entry.plugins_entry, plugins_entry.plugins */
+#define VMA_AREA_GUARD	     (1U << 16) /* criu/include/image.h */
+#define MM_VMAS_FIELD	     14		/* mm_entry.vmas */
+#define VMA_STATUS_FIELD     7		/* vma_entry.status */
+#define INV_PLUGINS_FIELD    12		/* inventory_entry.plugins_entry, plugins_entry.plugins */
 #define GUARD_HEAD_NR_RANGES 3
 #define GUARD_HEAD_NR_PAGES  4
 #define GUARD_RANGES_PAGES   3
@@ -71,33 +71,33 @@ struct scenario {
 };
 
 static const struct scenario scenarios[] = {
-	{ "private-anon", "private-anon", 0 },
-	{ "file-private", "file-private", 0 },
-	{ "shared-anon", "shared-anon", 0 },
-	{ "memfd", "memfd", 0 },
-	{ "locked", "locked", 0 },
-	{ "cow-divergent", "cow-divergent", 0 },
-	{ "three-gen", "three-gen", 0 },
-	{ "thread-stacks", "thread-stacks", 0 },
-	{ "many-ranges", "many-ranges", 0 },
-	{ "many-ranges-fork", "many-ranges-fork", 0 },
-	{ "many-vmas", "many-vmas", 0 },
-	{ "mprotect-split", "mprotect-split", 0 },
-	{ "wipeonfork", "wipeonfork", 0 },
-	{ "no-guards", "no-guards", 0 },
-	{ "guards-removed", "guards-removed", 0 },
-	{ "child-drops-all", "child-drops-all", 0 },
-	{ "dontfork", "dontfork", 0 },
-	{ "mremap", "mremap", 0 },
-	{ "file-shared", "file-shared", 0 },
-	{ "main-stack", "main-stack", 0 },
-	{ "page-server", "three-gen", SC_PAGE_SERVER },
-	{ "corrupt-truncated", "private-anon", SC_PLUGIN_ONLY | SC_CORRUPT_TRUNC },
-	{ "corrupt-range", "private-anon", SC_PLUGIN_ONLY | SC_CORRUPT_RANGE },
-	{ "corrupt-magic", "private-anon", SC_PLUGIN_ONLY | SC_CORRUPT_MAGIC },
-	{ "corrupt-missing", "private-anon", SC_PLUGIN_ONLY | SC_CORRUPT_GONE },
-	{ "tampered-shift", "sparse-guard", SC_PLUGIN_ONLY | SC_TAMPER_SHIFT },
-	{ "restore-without-plugin", "private-anon", SC_PLUGIN_ONLY | SC_NO_PLUGIN_RST },
+	{"private-anon", "private-anon", 0},
+	{"file-private", "file-private", 0},
+	{"shared-anon", "shared-anon", 0},
+	{"memfd", "memfd", 0},
+	{"locked", "locked", 0},
+	{"cow-divergent", "cow-divergent", 0},
+	{"three-gen", "three-gen", 0},
+	{"thread-stacks", "thread-stacks", 0},
+	{"many-ranges", "many-ranges", 0},
+	{"many-ranges-fork", "many-ranges-fork", 0},
+	{"many-vmas", "many-vmas", 0},
+	{"mprotect-split", "mprotect-split", 0},
+	{"wipeonfork", "wipeonfork", 0},
+	{"no-guards", "no-guards", 0},
+	{"guards-removed", "guards-removed", 0},
+	{"child-drops-all", "child-drops-all", 0},
+	{"dontfork", "dontfork", 0},
+	{"mremap", "mremap", 0},
+	{"file-shared", "file-shared", 0},
+	{"main-stack", "main-stack", 0},
+	{"page-server", "three-gen", SC_PAGE_SERVER},
+	{"corrupt-truncated", "private-anon", SC_PLUGIN_ONLY | SC_CORRUPT_TRUNC},
+	{"corrupt-range", "private-anon", SC_PLUGIN_ONLY | SC_CORRUPT_RANGE},
+	{"corrupt-magic", "private-anon", SC_PLUGIN_ONLY | SC_CORRUPT_MAGIC},
+	{"corrupt-missing", "private-anon", SC_PLUGIN_ONLY | SC_CORRUPT_GONE},
+	{"tampered-shift", "sparse-guard", SC_PLUGIN_ONLY | SC_TAMPER_SHIFT},
+	{"restore-without-plugin", "private-anon", SC_PLUGIN_ONLY | SC_NO_PLUGIN_RST},
 };
 
 #define NR_SCENARIOS (sizeof(scenarios) / sizeof(scenarios[0]))
@@ -383,7 +383,7 @@ static int check_no_results(struct run *run)
 static int start_workload(struct run *run)
 {
 	char out[300];
-	char *argv[] = { (char *)opt.workload, (char *)run->scn->workload, run->results, NULL };
+	char *argv[] = {(char *)opt.workload, (char *)run->scn->workload, run->results, NULL};
 	uint64_t deadline = it_now_ms() + READY_TIMEOUT_MS;
 	char path[400], *text;
 	int status;
@@ -470,7 +470,7 @@ static int criu(struct run *run, const char *action, char **extra, int nr_extra)
 
 static int free_port(void)
 {
-	struct sockaddr_in sa = { .sin_family = AF_INET };
+	struct sockaddr_in sa = {.sin_family = AF_INET};
 	socklen_t len = sizeof(sa);
 	int sk, port = -1;
 
@@ -490,8 +490,8 @@ static pid_t start_page_server(struct run *run, char *port)
 {
 	char fd_str[16], out[300], c;
 	int pfd[2], p = free_port();
-	char *argv[] = { (char *)opt.criu, "page-server", "-D", run->img, "-o", "page-server.log",
-			 "-v4", "--address", "127.0.0.1", "--port", port, "--status-fd", fd_str, NULL };
+	char *argv[] = {(char *)opt.criu, "page-server", "-D", run->img, "-o", "page-server.log",
+			"-v4", "--address", "127.0.0.1", "--port", port, "--status-fd", fd_str, NULL};
 	pid_t pid;
 
 	if (p < 0 || pipe2(pfd, O_CLOEXEC)) {
@@ -515,7 +515,7 @@ static pid_t start_page_server(struct run *run, char *port)
 static int dump(struct run *run)
 {
 	char pid[16], port[8];
-	char *extra[] = { "-t", pid, "--page-server", "--address", "127.0.0.1", "--port", port };
+	char *extra[] = {"-t", pid, "--page-server", "--address", "127.0.0.1", "--port", port};
 	pid_t ps = -1;
 	int status, ret;
 
@@ -541,7 +541,7 @@ static int dump(struct run *run)
 
 static int restore(struct run *run)
 {
-	char *extra[] = { "-d" };
+	char *extra[] = {"-d"};
 
 	return criu(run, "restore", extra, 1);
 }
@@ -814,8 +814,7 @@ static int restore_without_plugin(struct run *run)
 	run->reason[0] = '\0';
 	snprintf(log, sizeof(log), "%s/restore.log", run->img);
 	text = it_read_file(log, NULL);
-	ret = text && strstr(text, MISSING_PLUGIN_MSG) ? 0 :
-		fail(run, "restore.log does not say \"" MISSING_PLUGIN_MSG "\"");
+	ret = text && strstr(text, MISSING_PLUGIN_MSG) ? 0 : fail(run, "restore.log does not say \"" MISSING_PLUGIN_MSG "\"");
 	free(text);
 	if (wait_tree_gone(run))
 		return fail(run, "a failed restore left tasks behind");
@@ -906,7 +905,7 @@ static void report(int n, struct run *run, uint64_t ms)
 
 static int run_scenario(int n, const struct scenario *scn)
 {
-	struct run run = { .scn = scn, .root = -1 };
+	struct run run = {.scn = scn, .root = -1};
 	uint64_t t0 = it_now_ms();
 
 	if ((scn->flags & SC_PLUGIN_ONLY) && !opt.libdir) {
@@ -949,10 +948,10 @@ static int usage(const char *prog)
 static int parse_args(int argc, char **argv)
 {
 	static const struct option lopts[] = {
-		{ "criu", required_argument, NULL, 'c' },
-		{ "libdir", required_argument, NULL, 'L' },
-		{ "workload", required_argument, NULL, 'w' },
-		{ "keep", no_argument, NULL, 'k' },
+		{"criu", required_argument, NULL, 'c'},
+		{"libdir", required_argument, NULL, 'L'},
+		{"workload", required_argument, NULL, 'w'},
+		{"keep", no_argument, NULL, 'k'},
 		{},
 	};
 	int c;

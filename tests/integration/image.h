@@ -17,7 +17,7 @@
 struct img {
 	uint8_t *buf;
 	size_t len;
-	size_t off; /* of the next entry's size field */
+	size_t off;	   /* of the next entry's size field */
 	uint32_t magic[2]; /* common (or service) magic, the image's own */
 };
 
@@ -28,7 +28,10 @@ struct img_entry {
 	size_t file_off;
 };
 
-enum { PB_VARINT = 0, PB_I64 = 1, PB_LEN = 2, PB_I32 = 5 };
+enum { PB_VARINT = 0,
+       PB_I64 = 1,
+       PB_LEN = 2,
+       PB_I32 = 5 };
 
 struct pb_field {
 	uint32_t num;

@@ -25,9 +25,9 @@
 #include "itest.h"
 #include "region.h"
 
-#define MAX_REGIONS   1024
-#define PAGE_WORDS    (IT_PAGE_SIZE / sizeof(uint64_t))
-#define SCAN_VEC_LEN  512
+#define MAX_REGIONS    1024
+#define PAGE_WORDS     (IT_PAGE_SIZE / sizeof(uint64_t))
+#define SCAN_VEC_LEN   512
 #define USER_SPACE_END 0x7ffffffff000ULL /* TASK_SIZE with 4-level paging */
 
 static struct region regions[MAX_REGIONS];
@@ -271,7 +271,7 @@ static void compare_guards(struct region *r, const uint8_t *actual, struct repor
 /* (a) */
 static void check_guard_set(int fd, struct region *r, struct report *rep)
 {
-	struct mark_arg ma = { .r = r };
+	struct mark_arg ma = {.r = r};
 	uint64_t start = (uintptr_t)r->addr;
 
 	ma.actual = calloc(r->nr_pages, 1);
@@ -483,7 +483,7 @@ static void check_vmflags(struct region *r, const struct vma_list *vl, struct re
 
 static int install_segv_handler(void)
 {
-	struct sigaction sa = { .sa_handler = segv_handler };
+	struct sigaction sa = {.sa_handler = segv_handler};
 
 	sigemptyset(&sa.sa_mask);
 	sa.sa_flags = SA_NODEFER;
@@ -493,7 +493,7 @@ static int install_segv_handler(void)
 /* Runs (a)-(d) over every region; returns 0 or -1 with the first failure in @msg. */
 int regions_verify(char *msg, size_t size)
 {
-	struct report rep = { .msg = msg, .size = size };
+	struct report rep = {.msg = msg, .size = size};
 	struct vma_list vl = {};
 	int fd, j;
 

@@ -11,8 +11,8 @@
 #include <stdint.h>
 
 /* Every VMA of the region must show "lo" in smaps, or must not */
-#define REGION_LOCKED	  (1U << 0)
-#define REGION_UNLOCKED	  (1U << 1)
+#define REGION_LOCKED	(1U << 0)
+#define REGION_UNLOCKED (1U << 1)
 
 /* Page seeds: 0 means a zero page, SEED_ANY a page nobody checks */
 #define SEED_ZERO 0U
@@ -23,7 +23,7 @@ struct region {
 	char *addr;
 	size_t nr_pages;
 	unsigned int flags;
-	uint8_t *guard;	 /* expected guard marker per page */
+	uint8_t *guard; /* expected guard marker per page */
 	uint32_t *seed; /* expected content per page */
 };
 

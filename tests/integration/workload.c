@@ -37,7 +37,7 @@
 
 static const char *results_dir;
 static const char *my_role = "root";
-static int ready_pipe[2] = { -1, -1 };
+static int ready_pipe[2] = {-1, -1};
 static int (*post_restore_check)(char *msg, size_t size);
 
 static void write_result(const char *fmt, ...)
@@ -62,15 +62,15 @@ static void __attribute__((noreturn)) setup_failed(const char *what, int line)
 }
 
 /* Setup steps return 0 (TRY) or non-NULL (NEED); anything else is fatal. */
-#define TRY(expr)                                       \
-	do {                                            \
-		if ((expr) != 0)                        \
-			setup_failed(#expr, __LINE__);  \
+#define TRY(expr)                                      \
+	do {                                           \
+		if ((expr) != 0)                       \
+			setup_failed(#expr, __LINE__); \
 	} while (0)
-#define NEED(expr)                                      \
-	do {                                            \
-		if (!(expr))                            \
-			setup_failed(#expr, __LINE__);  \
+#define NEED(expr)                                     \
+	do {                                           \
+		if (!(expr))                           \
+			setup_failed(#expr, __LINE__); \
 	} while (0)
 
 static void wait_usr1(void)
@@ -489,9 +489,9 @@ static void scn_three_gen(void)
 
 /* --- thread stacks with a guard page at the low end ------------------- */
 
-#define NR_THREADS	4
-#define STACK_PAGES	64
-#define STACK_TOP_USED	16 /* glibc puts the TCB and TLS there; the thread runs there */
+#define NR_THREADS     4
+#define STACK_PAGES    64
+#define STACK_TOP_USED 16 /* glibc puts the TCB and TLS there; the thread runs there */
 
 static int thread_pipe[2];
 static pthread_t threads[NR_THREADS];
@@ -535,7 +535,7 @@ static int count_threads(void)
 static int check_threads(char *msg, size_t size)
 {
 	unsigned long want = deep_stack(32);
-	char wake[NR_THREADS] = { 0 };
+	char wake[NR_THREADS] = {0};
 	void *ret;
 	int i, nr = count_threads();
 
@@ -728,27 +728,27 @@ struct scenario {
 };
 
 static const struct scenario scenarios[] = {
-	{ "private-anon", scn_private_anon },
-	{ "file-private", scn_file_private },
-	{ "shared-anon", scn_shared_anon },
-	{ "memfd", scn_memfd },
-	{ "locked", scn_locked },
-	{ "cow-divergent", scn_cow_divergent },
-	{ "three-gen", scn_three_gen },
-	{ "thread-stacks", scn_thread_stacks },
-	{ "many-ranges", scn_many_ranges },
-	{ "many-ranges-fork", scn_many_ranges_fork },
-	{ "many-vmas", scn_many_vmas },
-	{ "mprotect-split", scn_mprotect_split },
-	{ "wipeonfork", scn_wipeonfork },
-	{ "no-guards", scn_no_guards },
-	{ "guards-removed", scn_guards_removed },
-	{ "sparse-guard", scn_sparse_guard },
-	{ "child-drops-all", scn_child_drops_all },
-	{ "dontfork", scn_dontfork },
-	{ "mremap", scn_mremap },
-	{ "file-shared", scn_file_shared },
-	{ "main-stack", scn_main_stack },
+	{"private-anon", scn_private_anon},
+	{"file-private", scn_file_private},
+	{"shared-anon", scn_shared_anon},
+	{"memfd", scn_memfd},
+	{"locked", scn_locked},
+	{"cow-divergent", scn_cow_divergent},
+	{"three-gen", scn_three_gen},
+	{"thread-stacks", scn_thread_stacks},
+	{"many-ranges", scn_many_ranges},
+	{"many-ranges-fork", scn_many_ranges_fork},
+	{"many-vmas", scn_many_vmas},
+	{"mprotect-split", scn_mprotect_split},
+	{"wipeonfork", scn_wipeonfork},
+	{"no-guards", scn_no_guards},
+	{"guards-removed", scn_guards_removed},
+	{"sparse-guard", scn_sparse_guard},
+	{"child-drops-all", scn_child_drops_all},
+	{"dontfork", scn_dontfork},
+	{"mremap", scn_mremap},
+	{"file-shared", scn_file_shared},
+	{"main-stack", scn_main_stack},
 };
 
 static const struct scenario *find_scenario(const char *name)
