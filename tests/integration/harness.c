@@ -83,6 +83,8 @@ static const struct scenario scenarios[] = {
 	{"many-ranges-fork", "many-ranges-fork", 0},
 	{"many-vmas", "many-vmas", 0},
 	{"mprotect-split", "mprotect-split", 0},
+	{"split-in-child", "split-in-child", 0},
+	{"prot-none", "prot-none", 0},
 	{"wipeonfork", "wipeonfork", 0},
 	{"no-guards", "no-guards", 0},
 	{"guards-removed", "guards-removed", 0},

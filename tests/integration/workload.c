@@ -665,6 +665,38 @@ static void scn_mprotect_split(void)
 	TRY(mprotect(r->addr + 28 * PG, 4 * PG, PROT_READ));
 }
 
+/* --- a child splits an inherited guarded VMA ----------------------------- */
+
+static struct region *split_inh;
+
+static void split_child(void)
+{
+	TRY(mprotect(split_inh->addr + 8 * PG, 8 * PG, PROT_READ));
+	TRY(region_guard(split_inh, 20, 1));
+}
+
+static void scn_split_in_child(void)
+{
+	split_inh = anon("split-inherited", 32);
+	region_fill(split_inh, 0, 32, 86);
+	TRY(region_guard(split_inh, 6, 4)); /* across the child's split */
+	TRY(region_guard(split_inh, 12, 1));
+	spawn("child", split_child);
+	TRY(region_guard(split_inh, 28, 1));
+}
+
+/* --- guards in a PROT_NONE reservation ----------------------------------- */
+
+static void scn_prot_none(void)
+{
+	struct region *r;
+
+	NEED(r = region_map("prot-none", 16, PROT_NONE, PRIV, -1));
+	region_expect(r, 0, 16, SEED_ANY); /* unreadable */
+	TRY(region_guard(r, 2, 2));
+	TRY(region_guard(r, 15, 1));
+}
+
 /* --- MADV_WIPEONFORK -------------------------------------------------- */
 
 static struct region *wipe, *nowipe;
@@ -740,6 +772,8 @@ static const struct scenario scenarios[] = {
 	{"many-ranges-fork", scn_many_ranges_fork},
 	{"many-vmas", scn_many_vmas},
 	{"mprotect-split", scn_mprotect_split},
+	{"split-in-child", scn_split_in_child},
+	{"prot-none", scn_prot_none},
 	{"wipeonfork", scn_wipeonfork},
 	{"no-guards", scn_no_guards},
 	{"guards-removed", scn_guards_removed},
