@@ -26,19 +26,19 @@
 #include <time.h>
 #include <unistd.h>
 
-#define TESTS_DIR	"/tests"
-#define MAX_PROGS	64
-#define LINE_MAX_LEN	4096
+#define TESTS_DIR    "/tests"
+#define MAX_PROGS    64
+#define LINE_MAX_LEN 4096
 
 /* Groups in the order they run, with the timeout of each program. */
 static const struct {
 	const char *name;
 	int timeout_sec;
 } groups[] = {
-	{ "probe", 120 },
-	{ "conformance", 600 },
-	{ "selftest", 900 },
-	{ "bench", 900 },
+	{"probe", 120},
+	{"conformance", 600},
+	{"selftest", 900},
+	{"bench", 900},
 };
 
 static int nr_run, nr_passed, nr_failed;
@@ -100,7 +100,8 @@ static void run_program(const char *group, const char *name, int timeout_sec)
 {
 	char path[512], prefix[256], buf[LINE_MAX_LEN + 1];
 	double start = now_sec();
-	int pipefd[2], status = -1, timed_out = 0;
+	int pipefd[2], status = -1, timed_out = 0, code;
+	const char *how;
 	size_t len = 0;
 	pid_t pid;
 
@@ -135,7 +136,7 @@ static void run_program(const char *group, const char *name, int timeout_sec)
 	close(pipefd[1]);
 
 	for (;;) {
-		struct pollfd pfd = { .fd = pipefd[0], .events = POLLIN };
+		struct pollfd pfd = {.fd = pipefd[0], .events = POLLIN};
 		ssize_t n;
 
 		if (!timed_out && now_sec() - start > timeout_sec) {
@@ -169,16 +170,26 @@ out:
 		nr_passed++;
 		printf("@@cg result %s pass exit=%d secs=%.1f\n", prefix,
 		       WEXITSTATUS(status), now_sec() - start);
-	} else {
-		nr_failed++;
-		printf("@@cg result %s fail %s=%d secs=%.1f\n", prefix,
-		       timed_out ? "timeout" :
-		       status >= 0 && WIFSIGNALED(status) ? "signal" : "exit",
-		       status < 0 ? -1 :
-		       WIFSIGNALED(status) ? WTERMSIG(status) :
-					     WEXITSTATUS(status),
-		       now_sec() - start);
+		fflush(stdout);
+		return;
 	}
+
+	nr_failed++;
+	if (timed_out) {
+		how = "timeout";
+		code = timeout_sec;
+	} else if (status < 0) {
+		how = "lost";
+		code = -1;
+	} else if (WIFSIGNALED(status)) {
+		how = "signal";
+		code = WTERMSIG(status);
+	} else {
+		how = "exit";
+		code = WEXITSTATUS(status);
+	}
+	printf("@@cg result %s fail %s=%d secs=%.1f\n", prefix, how, code,
+	       now_sec() - start);
 	fflush(stdout);
 }
 
