@@ -11,9 +11,11 @@
  *           which finds the VMAs that may hold guards;
  *   smaps:  reading /proc/self/smaps and picking the VMAs with "gu".
  *
- * Every result is checked, then printed as "@@cg bench <name> ..." with the
- * median and minimum of several runs in nanoseconds. Under TCG absolute times
- * mean little; compare ratios between kernels and between methods.
+ * Every result is checked. Each method then runs in five batches of at least
+ * 100ms, so that a coarse guest clock still measures it, and is printed as
+ * "@@cg bench <name> ..." with the median and minimum over the batches of the
+ * average nanoseconds per call. Under TCG absolute times mean little; compare
+ * ratios between kernels and between methods.
  *
  * Usage: guard-bench [populated MiB, default 1024]
  */
@@ -43,7 +45,8 @@
 #define PROCMAP_QUERY_VMA_MAYBE_GUARD 0x40
 #endif
 
-#define MAX_RUNS    32
+#define NR_BATCHES  5
+#define BATCH_NS    100000000ULL
 #define GUARD_PAGES 4
 #define SMALL_PAGES 16
 
@@ -62,14 +65,6 @@ static int cmp_u64(const void *a, const void *b)
 	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
 
 	return x < y ? -1 : x > y;
-}
-
-static void report(const char *name, uint64_t *ns, int runs, const char *extra)
-{
-	qsort(ns, runs, sizeof(ns[0]), cmp_u64);
-	printf("@@cg bench %s median_ns=%llu min_ns=%llu runs=%d %s\n", name,
-	       (unsigned long long)ns[runs / 2], (unsigned long long)ns[0],
-	       runs, extra);
 }
 
 /* Guard-only scan of the whole address space; returns guard pages found. */
@@ -165,15 +160,78 @@ static long smaps_guarded_vmas(char *buf, size_t size, unsigned long *first,
 	return n;
 }
 
+struct bench {
+	int pagemap_fd, maps_fd;
+	char *buf;
+	size_t buf_size;
+	unsigned long first, first_end;
+};
+
+static long bench_scan(struct bench *b)
+{
+	return scan_guards(b->pagemap_fd, &b->first);
+}
+
+static long bench_query(struct bench *b)
+{
+	return query_guarded_vmas(b->maps_fd, &b->first, &b->first_end);
+}
+
+static long bench_smaps(struct bench *b)
+{
+	return smaps_guarded_vmas(b->buf, b->buf_size, &b->first, &b->first_end);
+}
+
+/* Time @fn in batches; every call must return @expect. */
+static int measure(const char *name, long (*fn)(struct bench *),
+		   struct bench *b, long expect)
+{
+	unsigned long calls, total = 0;
+	uint64_t ns[NR_BATCHES], t0, elapsed;
+	int i;
+
+	for (i = 0; i < NR_BATCHES; i++) {
+		calls = 0;
+		t0 = now_ns();
+		do {
+			if (fn(b) != expect) {
+				printf("@@cg bench %s result changed\n", name);
+				return -1;
+			}
+			calls++;
+			elapsed = now_ns() - t0;
+		} while (calls < 3 || elapsed < BATCH_NS);
+		ns[i] = elapsed / calls;
+		total += calls;
+	}
+
+	qsort(ns, NR_BATCHES, sizeof(ns[0]), cmp_u64);
+	printf("@@cg bench %s median_ns=%llu min_ns=%llu calls=%lu result=%ld\n",
+	       name, (unsigned long long)ns[NR_BATCHES / 2],
+	       (unsigned long long)ns[0], total, expect);
+	return 0;
+}
+
+/* Did a lookup find exactly one VMA, the one around the guard region? */
+static bool found_guarded_vma(const char *name, long n, struct bench *b,
+			      unsigned long guard)
+{
+	if (n == 1 && b->first <= guard && guard < b->first_end)
+		return true;
+
+	printf("@@cg bench %s wrong result: %ld VMAs, first %#lx-%#lx\n", name,
+	       n, b->first, b->first_end);
+	return false;
+}
+
 int main(int argc, char **argv)
 {
 	unsigned long mib = argc > 1 ? strtoul(argv[1], NULL, 0) : 1024;
-	unsigned long first, first_end, want_guard;
-	int pagemap_fd, maps_fd, runs, i, ret = 1;
-	size_t big_size, buf_size = 1 << 20;
-	uint64_t ns[MAX_RUNS], t;
-	char *big, *small, *buf;
-	char extra[128];
+	struct bench b = {.buf_size = 1 << 20};
+	unsigned long guard;
+	char *big, *small;
+	size_t big_size;
+	uint64_t t;
 	long n;
 
 	page_size = sysconf(_SC_PAGESIZE);
@@ -183,8 +241,8 @@ int main(int argc, char **argv)
 		   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	small = mmap(NULL, SMALL_PAGES * page_size, PROT_READ | PROT_WRITE,
 		     MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	buf = malloc(buf_size);
-	if (big == MAP_FAILED || small == MAP_FAILED || !buf) {
+	b.buf = malloc(b.buf_size);
+	if (big == MAP_FAILED || small == MAP_FAILED || !b.buf) {
 		perror("allocate");
 		return 1;
 	}
@@ -200,74 +258,41 @@ int main(int argc, char **argv)
 	       (unsigned long long)(now_ns() - t));
 
 	memset(small, 'x', SMALL_PAGES * page_size);
-	want_guard = (unsigned long)small + 4 * page_size;
-	if (madvise((void *)want_guard, GUARD_PAGES * page_size,
+	guard = (unsigned long)small + 4 * page_size;
+	if (madvise((void *)guard, GUARD_PAGES * page_size,
 		    MADV_GUARD_INSTALL)) {
 		perror("MADV_GUARD_INSTALL");
 		return 1;
 	}
 
-	pagemap_fd = open("/proc/self/pagemap", O_RDONLY);
-	maps_fd = open("/proc/self/maps", O_RDONLY);
-	if (pagemap_fd < 0 || maps_fd < 0) {
+	b.pagemap_fd = open("/proc/self/pagemap", O_RDONLY);
+	b.maps_fd = open("/proc/self/maps", O_RDONLY);
+	if (b.pagemap_fd < 0 || b.maps_fd < 0) {
 		perror("open /proc/self");
 		return 1;
 	}
 
-	/* Warm up, check the result, then time. */
-	n = scan_guards(pagemap_fd, &first);
-	if (n != GUARD_PAGES || first != want_guard) {
+	n = bench_scan(&b);
+	if (n != GUARD_PAGES || b.first != guard) {
 		printf("@@cg bench scan wrong result: %ld pages at %#lx\n", n,
-		       first);
-		goto out;
+		       b.first);
+		return 1;
 	}
-	runs = 15;
-	for (i = 0; i < runs; i++) {
-		t = now_ns();
-		n = scan_guards(pagemap_fd, &first);
-		ns[i] = now_ns() - t;
-		if (n != GUARD_PAGES)
-			goto out;
-	}
-	snprintf(extra, sizeof(extra), "guard_pages=%ld", n);
-	report("scan", ns, runs, extra);
+	if (measure("scan", bench_scan, &b, n))
+		return 1;
 
-	/* Exactly one VMA may hold guards: the one around the guard region. */
-	n = query_guarded_vmas(maps_fd, &first, &first_end);
+	n = bench_query(&b);
 	if (n == -EINVAL) {
 		printf("@@cg bench query unsupported (PROCMAP_QUERY_VMA_MAYBE_GUARD: EINVAL)\n");
-	} else if (n != 1 || !(first <= want_guard && want_guard < first_end)) {
-		printf("@@cg bench query wrong result: %ld VMAs, first %#lx-%#lx\n",
-		       n, first, first_end);
-		goto out;
-	} else {
-		runs = 15;
-		for (i = 0; i < runs; i++) {
-			t = now_ns();
-			n = query_guarded_vmas(maps_fd, &first, &first_end);
-			ns[i] = now_ns() - t;
-		}
-		snprintf(extra, sizeof(extra), "vmas=%ld", n);
-		report("query", ns, runs, extra);
+	} else if (!found_guarded_vma("query", n, &b, guard) ||
+		   measure("query", bench_query, &b, n)) {
+		return 1;
 	}
 
-	n = smaps_guarded_vmas(buf, buf_size, &first, &first_end);
-	if (n != 1 || !(first <= want_guard && want_guard < first_end)) {
-		printf("@@cg bench smaps wrong result: %ld VMAs, first %#lx-%#lx\n",
-		       n, first, first_end);
-		goto out;
-	}
-	runs = 5;
-	for (i = 0; i < runs; i++) {
-		t = now_ns();
-		n = smaps_guarded_vmas(buf, buf_size, &first, &first_end);
-		ns[i] = now_ns() - t;
-	}
-	snprintf(extra, sizeof(extra), "vmas=%ld", n);
-	report("smaps", ns, runs, extra);
-	ret = 0;
-out:
-	close(pagemap_fd);
-	close(maps_fd);
-	return ret;
+	n = bench_smaps(&b);
+	if (!found_guarded_vma("smaps", n, &b, guard) ||
+	    measure("smaps", bench_smaps, &b, n))
+		return 1;
+
+	return 0;
 }

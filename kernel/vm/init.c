@@ -43,6 +43,21 @@ static const struct {
 
 static int nr_run, nr_passed, nr_failed;
 
+#define CLOCKSOURCE "/sys/devices/system/clocksource/clocksource0/current_clocksource"
+
+/* The first line of a small file, or "?". */
+static const char *read_line(const char *path, char *buf, size_t size)
+{
+	FILE *f = fopen(path, "r");
+
+	if (!f || !fgets(buf, size, f))
+		snprintf(buf, size, "?");
+	if (f)
+		fclose(f);
+	buf[strcspn(buf, "\n")] = '\0';
+	return buf;
+}
+
 static double now_sec(void)
 {
 	struct timespec ts;
@@ -230,6 +245,7 @@ static void run_group(const char *group, int timeout_sec)
 
 int main(void)
 {
+	char cs[64];
 	struct utsname uts;
 	double start;
 	size_t i;
@@ -244,7 +260,8 @@ int main(void)
 
 	start = now_sec();
 	uname(&uts);
-	printf("@@cg boot %s %s\n", uts.release, uts.version);
+	printf("@@cg boot %s %s clocksource=%s\n", uts.release, uts.version,
+	       read_line(CLOCKSOURCE, cs, sizeof(cs)));
 
 	for (i = 0; i < sizeof(groups) / sizeof(groups[0]); i++)
 		run_group(groups[i].name, groups[i].timeout_sec);
