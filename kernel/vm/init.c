@@ -36,9 +36,9 @@ static const struct {
 	int timeout_sec;
 } groups[] = {
 	{"probe", 120},
-	{"conformance", 600},
-	{"selftest", 900},
-	{"bench", 900},
+	{"conformance", 300},
+	{"selftest", 300},
+	{"bench", 300},
 };
 
 static int nr_run, nr_passed, nr_failed;
