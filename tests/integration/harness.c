@@ -62,6 +62,7 @@
 #define SC_TAMPER_SHIFT	 (1U << 5) /* move guards: the checks must notice */
 #define SC_NO_PLUGIN_RST (1U << 6) /* restore without the plugin must refuse */
 #define SC_CORRUPT_GONE	 (1U << 7) /* delete the root's guard image */
+#define SC_TWICE	 (1U << 8) /* checkpoint the restored tree again */
 #define SC_CORRUPT	 (SC_CORRUPT_TRUNC | SC_CORRUPT_RANGE | SC_CORRUPT_MAGIC | SC_CORRUPT_GONE)
 
 struct scenario {
@@ -94,6 +95,7 @@ static const struct scenario scenarios[] = {
 	{"file-shared", "file-shared", 0},
 	{"main-stack", "main-stack", 0},
 	{"page-server", "three-gen", SC_PAGE_SERVER},
+	{"twice", "three-gen", SC_TWICE},
 	{"corrupt-truncated", "private-anon", SC_PLUGIN_ONLY | SC_CORRUPT_TRUNC},
 	{"corrupt-range", "private-anon", SC_PLUGIN_ONLY | SC_CORRUPT_RANGE},
 	{"corrupt-magic", "private-anon", SC_PLUGIN_ONLY | SC_CORRUPT_MAGIC},
@@ -296,6 +298,16 @@ static int wait_tree_gone(struct run *run)
 		}
 	}
 	return 0;
+}
+
+static pid_t root_pid(struct run *run)
+{
+	int i;
+
+	for (i = 0; i < run->nr_procs; i++)
+		if (!strcmp(run->procs[i].role, "root"))
+			return run->procs[i].pid;
+	return -1;
 }
 
 static void kill_tree(struct run *run)
@@ -829,7 +841,7 @@ static int restore_corrupted(struct run *run)
 	char path[400], log[400], *text, *name;
 	int ret;
 
-	img_name(run, path, sizeof(path), "guard-regions", run->procs[0].pid);
+	img_name(run, path, sizeof(path), "guard-regions", root_pid(run));
 	if (corrupt(run, path))
 		return -1;
 	ret = restore(run);
@@ -857,7 +869,7 @@ static int restore_tampered(struct run *run)
 {
 	char path[400];
 
-	img_name(run, path, sizeof(path), "guard-regions", run->procs[0].pid);
+	img_name(run, path, sizeof(path), "guard-regions", root_pid(run));
 	if (corrupt(run, path) || restore(run))
 		return -1;
 	if (!collect_results(run))
@@ -871,6 +883,26 @@ static int restore_tampered(struct run *run)
 
 /* --- scenarios ----------------------------------------------------------- */
 
+/* Checkpoint and restore the restored tree again, into img2/. */
+static int second_round(struct run *run)
+{
+	char path[600];
+	int i;
+
+	for (i = 0; i < run->nr_procs; i++) {
+		snprintf(path, sizeof(path), "%s/%s%s", run->results, run->procs[i].role,
+			 IT_RESULT_SUFFIX);
+		unlink(path);
+	}
+	run->root = root_pid(run);
+	snprintf(run->img, sizeof(run->img), "%s/img2", run->dir);
+	if (mkdir(run->img, 0755))
+		return fail(run, "mkdir %s: %s", run->img, strerror(errno));
+	if (dump(run) || check_images(run) || restore(run))
+		return -1;
+	return collect_results(run);
+}
+
 static int run_steps(struct run *run)
 {
 	if (mkdirs(run) || start_workload(run) || dump(run) || check_images(run) ||
@@ -882,9 +914,11 @@ static int run_steps(struct run *run)
 		return restore_tampered(run);
 	if (run->scn->flags & SC_NO_PLUGIN_RST)
 		return restore_without_plugin(run);
-	if (restore(run) || check_plugin_logged(run, "restore.log"))
+	if (restore(run) || check_plugin_logged(run, "restore.log") || collect_results(run))
 		return -1;
-	return collect_results(run);
+	if (run->scn->flags & SC_TWICE)
+		return second_round(run);
+	return 0;
 }
 
 static void report(int n, struct run *run, uint64_t ms)

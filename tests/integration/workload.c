@@ -8,8 +8,8 @@
  * Every process of the tree builds its memory, checks it once (to validate
  * its own model), reports "<role> <pid> <guard pages>" on a pipe shared by
  * the tree and waits for SIGUSR1. The root writes RESULTS_DIR/ready with all
- * the lines once every process reported. On SIGUSR1 (sent by the harness
- * after restore) every process checks itself again and writes
+ * the lines once every process reported. On each SIGUSR1 (sent by the
+ * harness after a restore) every process checks itself again and writes
  * RESULTS_DIR/<role>.result: "ok" or "not ok: <reason>". Setup failures are
  * written there too, as "not ok: setup: <reason>".
  *
@@ -139,13 +139,14 @@ static void __attribute__((noreturn)) serve(void)
 	if (is_root)
 		collect_ready();
 
-	wait_usr1();
-	if (verify(msg, sizeof(msg)))
-		write_result("not ok: %s\n", msg);
-	else
-		write_result("%s\n", IT_RESULT_OK);
-	for (;;)
-		pause();
+	/* One check per restore: a tree may be checkpointed again */
+	for (;;) {
+		wait_usr1();
+		if (verify(msg, sizeof(msg)))
+			write_result("not ok: %s\n", msg);
+		else
+			write_result("%s\n", IT_RESULT_OK);
+	}
 }
 
 static pid_t spawn(const char *role, void (*fn)(void))
