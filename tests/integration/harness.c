@@ -63,6 +63,7 @@
 #define SC_NO_PLUGIN_RST (1U << 6) /* restore without the plugin must refuse */
 #define SC_CORRUPT_GONE	 (1U << 7) /* delete the root's guard image */
 #define SC_TWICE	 (1U << 8) /* checkpoint the restored tree again */
+#define SC_LEAVE_RUNNING (1U << 9) /* the dumped tree checks itself, then restore */
 #define SC_CORRUPT	 (SC_CORRUPT_TRUNC | SC_CORRUPT_RANGE | SC_CORRUPT_MAGIC | SC_CORRUPT_GONE)
 
 struct scenario {
@@ -96,6 +97,8 @@ static const struct scenario scenarios[] = {
 	{"main-stack", "main-stack", 0},
 	{"page-server", "three-gen", SC_PAGE_SERVER},
 	{"twice", "three-gen", SC_TWICE},
+	{"leave-running", "cow-divergent", SC_LEAVE_RUNNING},
+	{"growsdown", "growsdown", 0},
 	{"corrupt-truncated", "private-anon", SC_PLUGIN_ONLY | SC_CORRUPT_TRUNC},
 	{"corrupt-range", "private-anon", SC_PLUGIN_ONLY | SC_CORRUPT_RANGE},
 	{"corrupt-magic", "private-anon", SC_PLUGIN_ONLY | SC_CORRUPT_MAGIC},
@@ -529,17 +532,24 @@ static pid_t start_page_server(struct run *run, char *port)
 static int dump(struct run *run)
 {
 	char pid[16], port[8];
-	char *extra[] = {"-t", pid, "--page-server", "--address", "127.0.0.1", "--port", port};
+	char *extra[8] = {"-t", pid};
+	int status, ret, n = 2;
 	pid_t ps = -1;
-	int status, ret;
 
 	snprintf(pid, sizeof(pid), "%d", run->root);
 	if (run->scn->flags & SC_PAGE_SERVER) {
 		ps = start_page_server(run, port);
 		if (ps < 0)
 			return -1;
+		extra[n++] = "--page-server";
+		extra[n++] = "--address";
+		extra[n++] = "127.0.0.1";
+		extra[n++] = "--port";
+		extra[n++] = port;
 	}
-	ret = criu(run, "dump", extra, ps > 0 ? 7 : 2);
+	if (run->scn->flags & SC_LEAVE_RUNNING)
+		extra[n++] = "--leave-running";
+	ret = criu(run, "dump", extra, n);
 	if (ps > 0) {
 		status = wait_child(ps, CRIU_TIMEOUT_MS);
 		if (!ret && (!WIFEXITED(status) || WEXITSTATUS(status))) {
@@ -547,10 +557,28 @@ static int dump(struct run *run)
 			ret = fail(run, "criu page-server failed (status %#x)", status);
 		}
 	}
-	if (ret)
+	if (ret || (run->scn->flags & SC_LEAVE_RUNNING))
 		return ret;
 	run->root = -1; /* dumped and killed */
 	return wait_tree_gone(run);
+}
+
+/* The dump must not have disturbed the tree: it checks itself, then dies. */
+static int check_left_running(struct run *run)
+{
+	char path[600];
+	int i;
+
+	if (collect_results(run))
+		return -1;
+	for (i = 0; i < run->nr_procs; i++) {
+		snprintf(path, sizeof(path), "%s/%s%s", run->results, run->procs[i].role,
+			 IT_RESULT_SUFFIX);
+		unlink(path);
+	}
+	kill_tree(run);
+	run->root = -1;
+	return run->reason[0] ? -1 : 0;
 }
 
 static int restore(struct run *run)
@@ -907,6 +935,8 @@ static int run_steps(struct run *run)
 {
 	if (mkdirs(run) || start_workload(run) || dump(run) || check_images(run) ||
 	    check_plugin_logged(run, "dump.log"))
+		return -1;
+	if ((run->scn->flags & SC_LEAVE_RUNNING) && check_left_running(run))
 		return -1;
 	if (run->scn->flags & SC_CORRUPT)
 		return restore_corrupted(run);

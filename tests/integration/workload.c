@@ -427,6 +427,18 @@ static void scn_file_shared(void)
 	TRY(region_guard(r, 15, 1));
 }
 
+/* --- a MAP_GROWSDOWN mapping of our own ----------------------------------- */
+
+static void scn_growsdown(void)
+{
+	struct region *r;
+
+	NEED(r = region_map("growsdown", 16, RW, PRIV | MAP_GROWSDOWN, -1));
+	region_fill(r, 0, 16, 261);
+	TRY(region_guard(r, 0, 1));
+	TRY(region_guard(r, 5, 2));
+}
+
 /* --- a guard page in the main thread's stack ----------------------------- */
 
 #define MAIN_STACK_DEPTH (256 * 1024)
@@ -784,6 +796,7 @@ static const struct scenario scenarios[] = {
 	{"mremap", scn_mremap},
 	{"file-shared", scn_file_shared},
 	{"main-stack", scn_main_stack},
+	{"growsdown", scn_growsdown},
 };
 
 static const struct scenario *find_scenario(const char *name)
