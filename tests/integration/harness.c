@@ -36,10 +36,11 @@
 
 #define MAX_PROCS	  16
 #define READY_TIMEOUT_MS  30000
-#define CRIU_TIMEOUT_MS	  120000
+#define CRIU_TIMEOUT_MS	  60000
 #define RESULT_TIMEOUT_MS 30000
 #define EXIT_TIMEOUT_MS	  10000
-#define LOG_TAIL_LINES	  30
+#define LOG_TAIL_LINES	  20
+#define LOG_MATCH_LINES	  20
 #define CHILD_STATUS_FD	  3
 
 #define VMA_AREA_GUARD	     (1U << 16) /* criu/include/image.h */
@@ -370,6 +371,27 @@ static void print_tail(const char *path, int lines)
 
 		printf("#   %.*s\n", (int)(nl - p), p);
 		p = *nl ? nl + 1 : nl;
+	}
+	free(text);
+}
+
+/* Prints the lines of @path that hold one of @needles (at most @max). */
+static void print_matching(const char *path, const char *const *needles, int max)
+{
+	char *text = it_read_file(path, NULL), *line, *save;
+	int i;
+
+	if (!text)
+		return;
+	printf("# --- errors and plugin lines of %s\n", path);
+	for (line = strtok_r(text, "\n", &save); line && max; line = strtok_r(NULL, "\n", &save)) {
+		for (i = 0; needles[i]; i++) {
+			if (strstr(line, needles[i])) {
+				printf("#   %s\n", line);
+				max--;
+				break;
+			}
+		}
 	}
 	free(text);
 }
@@ -962,7 +984,10 @@ static void report(int n, struct run *run, uint64_t ms)
 	printf("not ok %d - %s # %s\n", n, run->scn->name, run->reason);
 	printf("# kept in %s\n", run->dir);
 	if (run->log[0]) {
+		static const char *const needles[] = {"Error", "BUG", PLUGIN_LOG_PREFIX, NULL};
+
 		snprintf(path, sizeof(path), "%s/%s", run->img, run->log);
+		print_matching(path, needles, LOG_MATCH_LINES);
 		print_tail(path, LOG_TAIL_LINES);
 	}
 	snprintf(path, sizeof(path), "%s/workload.out", run->dir);
