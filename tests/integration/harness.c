@@ -55,57 +55,66 @@
 #define MISSING_PLUGIN_MSG   "Missing required plugin: " GUARD_PLUGIN_NAME /* criu/image.c */
 
 /* Scenario flags */
-#define SC_PAGE_SERVER	 (1U << 0) /* dump through criu page-server */
-#define SC_PLUGIN_ONLY	 (1U << 1) /* meaningless without the plugin */
-#define SC_CORRUPT_TRUNC (1U << 2) /* cut the root's guard image */
-#define SC_CORRUPT_RANGE (1U << 3) /* make a range leave its VMA */
-#define SC_CORRUPT_MAGIC (1U << 4) /* break the image's own magic */
-#define SC_TAMPER_SHIFT	 (1U << 5) /* move guards: the checks must notice */
-#define SC_NO_PLUGIN_RST (1U << 6) /* restore without the plugin must refuse */
-#define SC_CORRUPT_GONE	 (1U << 7) /* delete the root's guard image */
-#define SC_TWICE	 (1U << 8) /* checkpoint the restored tree again */
-#define SC_LEAVE_RUNNING (1U << 9) /* the dumped tree checks itself, then restore */
-#define SC_CORRUPT	 (SC_CORRUPT_TRUNC | SC_CORRUPT_RANGE | SC_CORRUPT_MAGIC | SC_CORRUPT_GONE)
+#define SC_PAGE_SERVER	   (1U << 0)  /* dump through criu page-server */
+#define SC_PLUGIN_ONLY	   (1U << 1)  /* meaningless without the plugin */
+#define SC_CORRUPT_TRUNC   (1U << 2)  /* cut the root's guard image */
+#define SC_CORRUPT_RANGE   (1U << 3)  /* make a range leave its VMA */
+#define SC_CORRUPT_MAGIC   (1U << 4)  /* break the image's own magic */
+#define SC_TAMPER_SHIFT	   (1U << 5)  /* move guards: the checks must notice */
+#define SC_NO_PLUGIN_RST   (1U << 6)  /* restore without the plugin must refuse */
+#define SC_CORRUPT_GONE	   (1U << 7)  /* delete the root's guard image */
+#define SC_TWICE	   (1U << 8)  /* checkpoint the restored tree again */
+#define SC_LEAVE_RUNNING   (1U << 9)  /* the dumped tree checks itself, then restore */
+#define SC_DUMP_REFUSED	   (1U << 10) /* the dump must fail, saying ->expect */
+#define SC_RESTORE_REFUSED (1U << 11) /* the restore must fail, saying ->expect */
+#define SC_GUARDS_DROPPED  (1U << 12) /* restored without guards, saying ->expect */
+#define SC_CORRUPT	   (SC_CORRUPT_TRUNC | SC_CORRUPT_RANGE | SC_CORRUPT_MAGIC | SC_CORRUPT_GONE)
 
 struct scenario {
 	const char *name;
 	const char *workload;
 	unsigned int flags;
+	const char *dump_env;	 /* "NAME=VALUE ..." for criu dump */
+	const char *restore_env; /* ... for criu restore */
+	const char *expect;	 /* what the log must say */
 };
 
 static const struct scenario scenarios[] = {
-	{"private-anon", "private-anon", 0},
-	{"file-private", "file-private", 0},
-	{"shared-anon", "shared-anon", 0},
-	{"memfd", "memfd", 0},
-	{"locked", "locked", 0},
-	{"cow-divergent", "cow-divergent", 0},
-	{"three-gen", "three-gen", 0},
-	{"thread-stacks", "thread-stacks", 0},
-	{"many-ranges", "many-ranges", 0},
-	{"many-ranges-fork", "many-ranges-fork", 0},
-	{"many-vmas", "many-vmas", 0},
-	{"mprotect-split", "mprotect-split", 0},
-	{"split-in-child", "split-in-child", 0},
-	{"prot-none", "prot-none", 0},
-	{"wipeonfork", "wipeonfork", 0},
-	{"no-guards", "no-guards", 0},
-	{"guards-removed", "guards-removed", 0},
-	{"child-drops-all", "child-drops-all", 0},
-	{"dontfork", "dontfork", 0},
-	{"mremap", "mremap", 0},
-	{"file-shared", "file-shared", 0},
-	{"main-stack", "main-stack", 0},
-	{"page-server", "three-gen", SC_PAGE_SERVER},
-	{"twice", "three-gen", SC_TWICE},
-	{"leave-running", "cow-divergent", SC_LEAVE_RUNNING},
-	{"growsdown", "growsdown", 0},
-	{"corrupt-truncated", "private-anon", SC_PLUGIN_ONLY | SC_CORRUPT_TRUNC},
-	{"corrupt-range", "private-anon", SC_PLUGIN_ONLY | SC_CORRUPT_RANGE},
-	{"corrupt-magic", "private-anon", SC_PLUGIN_ONLY | SC_CORRUPT_MAGIC},
-	{"corrupt-missing", "private-anon", SC_PLUGIN_ONLY | SC_CORRUPT_GONE},
-	{"tampered-shift", "sparse-guard", SC_PLUGIN_ONLY | SC_TAMPER_SHIFT},
-	{"restore-without-plugin", "private-anon", SC_PLUGIN_ONLY | SC_NO_PLUGIN_RST},
+	{.name = "private-anon", .workload = "private-anon", .flags = 0},
+	{.name = "file-private", .workload = "file-private", .flags = 0},
+	{.name = "shared-anon", .workload = "shared-anon", .flags = 0},
+	{.name = "memfd", .workload = "memfd", .flags = 0},
+	{.name = "locked", .workload = "locked", .flags = 0},
+	{.name = "cow-divergent", .workload = "cow-divergent", .flags = 0},
+	{.name = "three-gen", .workload = "three-gen", .flags = 0},
+	{.name = "thread-stacks", .workload = "thread-stacks", .flags = 0},
+	{.name = "many-ranges", .workload = "many-ranges", .flags = 0},
+	{.name = "many-ranges-fork", .workload = "many-ranges-fork", .flags = 0},
+	{.name = "many-vmas", .workload = "many-vmas", .flags = 0},
+	{.name = "mprotect-split", .workload = "mprotect-split", .flags = 0},
+	{.name = "split-in-child", .workload = "split-in-child", .flags = 0},
+	{.name = "prot-none", .workload = "prot-none", .flags = 0},
+	{.name = "wipeonfork", .workload = "wipeonfork", .flags = 0},
+	{.name = "no-guards", .workload = "no-guards", .flags = 0},
+	{.name = "guards-removed", .workload = "guards-removed", .flags = 0},
+	{.name = "child-drops-all", .workload = "child-drops-all", .flags = 0},
+	{.name = "dontfork", .workload = "dontfork", .flags = 0},
+	{.name = "mremap", .workload = "mremap", .flags = 0},
+	{.name = "file-shared", .workload = "file-shared", .flags = 0},
+	{.name = "main-stack", .workload = "main-stack", .flags = 0},
+	{.name = "page-server", .workload = "three-gen", .flags = SC_PAGE_SERVER},
+	{.name = "twice", .workload = "three-gen", .flags = SC_TWICE},
+	{.name = "leave-running", .workload = "cow-divergent", .flags = SC_LEAVE_RUNNING},
+	{.name = "growsdown", .workload = "growsdown", .flags = 0},
+	{.name = "corrupt-truncated", .workload = "private-anon", .flags = SC_PLUGIN_ONLY | SC_CORRUPT_TRUNC},
+	{.name = "corrupt-range", .workload = "private-anon", .flags = SC_PLUGIN_ONLY | SC_CORRUPT_RANGE},
+	{.name = "corrupt-magic", .workload = "private-anon", .flags = SC_PLUGIN_ONLY | SC_CORRUPT_MAGIC},
+	{.name = "corrupt-missing", .workload = "private-anon", .flags = SC_PLUGIN_ONLY | SC_CORRUPT_GONE},
+	{.name = "tampered-shift", .workload = "sparse-guard", .flags = SC_PLUGIN_ONLY | SC_TAMPER_SHIFT},
+	{.name = "restore-without-plugin", .workload = "private-anon", .flags = SC_PLUGIN_ONLY | SC_NO_PLUGIN_RST},
+	{.name = "refuse-no-pagemap-guard", .workload = "private-anon", .flags = SC_PLUGIN_ONLY | SC_DUMP_REFUSED, .dump_env = "CRIU_GUARD_PROBE_DISABLE=pagemap_scan_guard", .expect = "PAGE_IS_GUARD"},
+	{.name = "refuse-no-madv-guard", .workload = "private-anon", .flags = SC_PLUGIN_ONLY | SC_RESTORE_REFUSED, .restore_env = "CRIU_GUARD_PROBE_DISABLE=madv_guard", .expect = "CRIU_GUARD_ALLOW_NO_GUARDS=1"},
+	{.name = "allow-no-guards", .workload = "private-anon", .flags = SC_PLUGIN_ONLY | SC_GUARDS_DROPPED, .restore_env = "CRIU_GUARD_PROBE_DISABLE=madv_guard CRIU_GUARD_ALLOW_NO_GUARDS=1", .expect = "WITHOUT"},
 };
 
 #define NR_SCENARIOS (sizeof(scenarios) / sizeof(scenarios[0]))
@@ -479,9 +488,31 @@ static int collect_results(struct run *run)
 
 /* --- criu ---------------------------------------------------------------- */
 
+/* Sets (or unsets) the "NAME=VALUE ..." of @env in our environment. */
+static void set_env(const char *env, bool set)
+{
+	char *copy, *var, *save, *eq;
+
+	if (!env)
+		return;
+	copy = strdup(env);
+	for (var = strtok_r(copy, " ", &save); var; var = strtok_r(NULL, " ", &save)) {
+		eq = strchr(var, '=');
+		if (!eq)
+			continue;
+		*eq = '\0';
+		if (set)
+			setenv(var, eq + 1, 1);
+		else
+			unsetenv(var);
+	}
+	free(copy);
+}
+
 static int criu(struct run *run, const char *action, char **extra, int nr_extra)
 {
 	char *argv[32], log[32];
+	const char *env;
 	int n = 0, i, ret;
 
 	snprintf(log, sizeof(log), "%s.log", action);
@@ -501,7 +532,10 @@ static int criu(struct run *run, const char *action, char **extra, int nr_extra)
 		argv[n++] = extra[i];
 	argv[n] = NULL;
 
+	env = !strcmp(action, "dump") ? run->scn->dump_env : run->scn->restore_env;
+	set_env(env, true);
 	ret = run_cmd(run, argv);
+	set_env(env, false);
 	if (ret)
 		fail(run, "criu %s exited with %d", action, ret);
 	return ret ? -1 : 0;
@@ -858,11 +892,54 @@ static int corrupt(struct run *run, const char *path)
 	return ret;
 }
 
+/* Does @log (in the images dir) contain @needle? */
+static bool log_has(struct run *run, const char *log, const char *needle)
+{
+	char path[400], *text;
+	bool found;
+
+	snprintf(path, sizeof(path), "%s/%s", run->img, log);
+	text = it_read_file(path, NULL);
+	found = text && strstr(text, needle);
+	free(text);
+	return found;
+}
+
+/* criu @action failed as it must: its log says @needle, nothing is left. */
+static int must_have_refused(struct run *run, int ret, const char *action, const char *needle)
+{
+	char log[32];
+
+	if (!ret) {
+		kill_tree(run);
+		return fail(run, "criu %s succeeded but must refuse", action);
+	}
+	run->reason[0] = '\0';
+	snprintf(log, sizeof(log), "%s.log", action);
+	if (!log_has(run, log, needle))
+		return fail(run, "%s does not say \"%s\"", log, needle);
+	if (!strcmp(action, "restore") && wait_tree_gone(run))
+		return fail(run, "a failed restore left tasks behind");
+	return 0;
+}
+
+/* The restored tree must fail its checks with @needle in a verdict. */
+static int checks_must_fail(struct run *run, const char *needle)
+{
+	if (!collect_results(run))
+		return fail(run, "every process passed its checks: expected \"%s\"", needle);
+	if (!strstr(run->reason, needle))
+		return -1;
+	printf("# as expected: %s\n", run->reason);
+	run->reason[0] = '\0';
+	return 0;
+}
+
 /* Images that need the plugin: a restore without it must refuse. */
 static int restore_without_plugin(struct run *run)
 {
 	const char *libdir = opt.libdir;
-	char empty[400], log[400], *text;
+	char empty[400];
 	int ret;
 
 	snprintf(empty, sizeof(empty), "%s/no-plugins", run->dir);
@@ -871,43 +948,18 @@ static int restore_without_plugin(struct run *run)
 	opt.libdir = empty;
 	ret = restore(run);
 	opt.libdir = libdir;
-	if (!ret) {
-		kill_tree(run);
-		return fail(run, "criu restore without the plugin succeeded");
-	}
-	run->reason[0] = '\0';
-	snprintf(log, sizeof(log), "%s/restore.log", run->img);
-	text = it_read_file(log, NULL);
-	ret = text && strstr(text, MISSING_PLUGIN_MSG) ? 0 : fail(run, "restore.log does not say \"" MISSING_PLUGIN_MSG "\"");
-	free(text);
-	if (wait_tree_gone(run))
-		return fail(run, "a failed restore left tasks behind");
-	return ret;
+	return must_have_refused(run, ret, "restore", MISSING_PLUGIN_MSG);
 }
 
 /* Restore must refuse the corrupted image and name it in its log. */
 static int restore_corrupted(struct run *run)
 {
-	char path[400], log[400], *text, *name;
-	int ret;
+	char path[400];
 
 	img_name(run, path, sizeof(path), "guard-regions", root_pid(run));
 	if (corrupt(run, path))
 		return -1;
-	ret = restore(run);
-	if (!ret) {
-		kill_tree(run);
-		return fail(run, "criu restore accepted a corrupted %s", path);
-	}
-	run->reason[0] = '\0';
-	snprintf(log, sizeof(log), "%s/restore.log", run->img);
-	text = it_read_file(log, NULL);
-	name = strrchr(path, '/') + 1;
-	ret = text && strstr(text, name) ? 0 : fail(run, "restore.log does not name %s", name);
-	free(text);
-	if (wait_tree_gone(run))
-		return fail(run, "a failed restore left tasks behind");
-	return ret;
+	return must_have_refused(run, restore(run), "restore", strrchr(path, '/') + 1);
 }
 
 /*
@@ -922,13 +974,21 @@ static int restore_tampered(struct run *run)
 	img_name(run, path, sizeof(path), "guard-regions", root_pid(run));
 	if (corrupt(run, path) || restore(run))
 		return -1;
-	if (!collect_results(run))
-		return fail(run, "the workload did not notice guards moved by one page");
-	if (!strstr(run->reason, "guard set differs"))
+	return checks_must_fail(run, "guard set differs");
+}
+
+/* A kernel without MADV_GUARD_INSTALL, and the variable that allows it */
+static int restore_without_guards(struct run *run)
+{
+	int ret = restore(run);
+
+	if (run->scn->flags & SC_RESTORE_REFUSED)
+		return must_have_refused(run, ret, "restore", run->scn->expect);
+	if (ret)
 		return -1;
-	printf("# as expected: %s\n", run->reason);
-	run->reason[0] = '\0';
-	return 0;
+	if (!log_has(run, "restore.log", run->scn->expect))
+		return fail(run, "restore.log does not say \"%s\"", run->scn->expect);
+	return checks_must_fail(run, "0 guard pages in the address space");
 }
 
 /* --- scenarios ----------------------------------------------------------- */
@@ -955,8 +1015,11 @@ static int second_round(struct run *run)
 
 static int run_steps(struct run *run)
 {
-	if (mkdirs(run) || start_workload(run) || dump(run) || check_images(run) ||
-	    check_plugin_logged(run, "dump.log"))
+	if (mkdirs(run) || start_workload(run))
+		return -1;
+	if (run->scn->flags & SC_DUMP_REFUSED)
+		return must_have_refused(run, dump(run), "dump", run->scn->expect);
+	if (dump(run) || check_images(run) || check_plugin_logged(run, "dump.log"))
 		return -1;
 	if ((run->scn->flags & SC_LEAVE_RUNNING) && check_left_running(run))
 		return -1;
@@ -966,6 +1029,8 @@ static int run_steps(struct run *run)
 		return restore_tampered(run);
 	if (run->scn->flags & SC_NO_PLUGIN_RST)
 		return restore_without_plugin(run);
+	if (run->scn->flags & (SC_RESTORE_REFUSED | SC_GUARDS_DROPPED))
+		return restore_without_guards(run);
 	if (restore(run) || check_plugin_logged(run, "restore.log") || collect_results(run))
 		return -1;
 	if (run->scn->flags & SC_TWICE)
