@@ -381,6 +381,19 @@ static enum guard_probe_result probe_procmap_query_guard(void)
 
 #define SKIP_PROBE_BYTES (64UL << 20)
 
+static uint64_t elapsed_ns(const struct timespec *t0)
+{
+	struct timespec t1;
+
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	return (t1.tv_sec - t0->tv_sec) * 1000000000ULL + t1.tv_nsec - t0->tv_nsec;
+}
+
+/*
+ * Average cost of one scan. Scans repeat until 50 ms have passed, so that a
+ * coarse clock (a VM without a calibrated TSC ticks in milliseconds) still
+ * measures something.
+ */
 static uint64_t timed_scan(int fd, char *p, uint64_t anyof)
 {
 	struct pm_scan_arg arg = {
@@ -390,20 +403,17 @@ static uint64_t timed_scan(int fd, char *p, uint64_t anyof)
 		.category_anyof_mask = anyof,
 		.return_mask = PAGE_IS_GUARD,
 	};
-	struct timespec t0, t1;
-	uint64_t best = UINT64_MAX, ns;
-	int i;
+	struct timespec t0;
+	uint64_t n = 0, ns;
 
-	for (i = 0; i < 3; i++) {
-		clock_gettime(CLOCK_MONOTONIC, &t0);
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	do {
 		if (ioctl(fd, PAGEMAP_SCAN, &arg) < 0)
 			return 0;
-		clock_gettime(CLOCK_MONOTONIC, &t1);
-		ns = (t1.tv_sec - t0.tv_sec) * 1000000000ULL + t1.tv_nsec - t0.tv_nsec;
-		if (ns < best)
-			best = ns;
-	}
-	return best;
+		n++;
+		ns = elapsed_ns(&t0);
+	} while (ns < 50000000ULL && n < 1000000);
+	return ns / n ? ns / n : 1;
 }
 
 /*
@@ -422,24 +432,30 @@ static enum guard_probe_result probe_pagemap_scan_skip(void)
 
 	if (res != GUARD_PROBE_YES)
 		return res;
-	p = mmap(NULL, SKIP_PROBE_BYTES, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
+	/* Fenced like scratch memory: merged with a "gu" neighbour it would be scanned */
+	p = mmap(NULL, SKIP_PROBE_BYTES + 2 * page_size(), PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	if (p == MAP_FAILED)
 		return GUARD_PROBE_ERROR;
+	if (mprotect(p + page_size(), SKIP_PROBE_BYTES, PROT_READ | PROT_WRITE)) {
+		munmap(p, SKIP_PROBE_BYTES + 2 * page_size());
+		return GUARD_PROBE_ERROR;
+	}
+	memset(p + page_size(), 1, SKIP_PROBE_BYTES);
 	fd = open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC);
 	if (fd < 0) {
-		munmap(p, SKIP_PROBE_BYTES);
+		munmap(p, SKIP_PROBE_BYTES + 2 * page_size());
 		return GUARD_PROBE_ERROR;
 	}
 
-	guard_only = timed_scan(fd, p, PAGE_IS_GUARD);
-	with_swapped = timed_scan(fd, p, PAGE_IS_GUARD | PAGE_IS_SWAPPED);
+	guard_only = timed_scan(fd, p + page_size(), PAGE_IS_GUARD);
+	with_swapped = timed_scan(fd, p + page_size(), PAGE_IS_GUARD | PAGE_IS_SWAPPED);
 	if (!guard_only || !with_swapped)
 		res = GUARD_PROBE_ERROR;
 	else
 		res = with_swapped >= 8 * guard_only ? GUARD_PROBE_YES : GUARD_PROBE_NO;
 
 	close(fd);
-	munmap(p, SKIP_PROBE_BYTES);
+	munmap(p, SKIP_PROBE_BYTES + 2 * page_size());
 	return res;
 }
 
