@@ -8,7 +8,8 @@
  *  (b) SIGSEGV on a read of every guard page;
  *  (c) byte-identical contents of every other page;
  *  (d) "gu" in smaps VmFlags of every VMA holding a guard, "lo" on the
- *      VMAs of locked regions.
+ *      VMAs of locked regions;
+ *  (e) no "gu" on a VMA after restore where there was none before the dump.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -481,6 +482,48 @@ static void check_vmflags(struct region *r, const struct vma_list *vl, struct re
 	}
 }
 
+/*
+ * (e) A restore must not spread "gu" (VM_MAYBE_GUARD, sticky on merge) to
+ * VMAs that never held a guard, e.g. by installing guards into premapped
+ * VMAs that the kernel merged with their neighbours. Remember the "gu"
+ * VMAs seen before the dump; afterwards every "gu" VMA must overlap one.
+ */
+static struct vma_list gu_before;
+static bool gu_recorded;
+
+static bool overlaps_gu_before(const struct vma *v)
+{
+	size_t i;
+
+	for (i = 0; i < gu_before.nr; i++)
+		if (gu_before.v[i].start < v->end && v->start < gu_before.v[i].end)
+			return true;
+	return false;
+}
+
+static void check_gu_not_spread(const struct vma_list *vl, struct report *rep)
+{
+	size_t i;
+
+	for (i = 0; i < vl->nr; i++) {
+		const struct vma *v = &vl->v[i];
+
+		if (!has_flag(v, "gu"))
+			continue;
+		if (!gu_recorded) {
+			if (gu_before.nr == gu_before.cap) {
+				gu_before.cap = gu_before.cap ? gu_before.cap * 2 : 64;
+				gu_before.v = realloc(gu_before.v, gu_before.cap * sizeof(*gu_before.v));
+			}
+			gu_before.v[gu_before.nr++] = *v;
+		} else if (!overlaps_gu_before(v)) {
+			report(rep, "VMA %#llx-%#llx has \"gu\" after restore but no VMA there had it before the dump",
+			       (unsigned long long)v->start, (unsigned long long)v->end);
+		}
+	}
+	gu_recorded = true;
+}
+
 static int install_segv_handler(void)
 {
 	struct sigaction sa = {.sa_handler = segv_handler};
@@ -504,6 +547,7 @@ int regions_verify(char *msg, size_t size)
 		goto out;
 	}
 	check_no_stray_guards(fd, &rep);
+	check_gu_not_spread(&vl, &rep);
 	for (j = 0; j < nr_regions; j++) {
 		struct region *r = &regions[j];
 
