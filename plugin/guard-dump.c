@@ -26,7 +26,7 @@ static bool vma_may_hold_guards(const struct cr_plugin_vma *v, bool have_gu)
 	return v->kind != CR_PLUGIN_VMA_OTHER;
 }
 
-/* Guards from the kernel, and tells it whether a dump can see them at all */
+/* Can this kernel have guards at all, and can a dump see them? */
 static int check_kernel(int pid)
 {
 	if (guard_probe(GUARD_FEAT_MADV_GUARD) != GUARD_PROBE_YES)
@@ -86,6 +86,7 @@ int guard_dump_task(int pid, int vpid, const struct cr_plugin_vma *vmas, unsigne
 	struct guard_set s = {};
 	struct timespec t0;
 	unsigned int scanned = 0;
+	long discovery_us;
 	bool have_gu;
 	size_t bytes = 0;
 	int ret;
@@ -97,6 +98,8 @@ int guard_dump_task(int pid, int vpid, const struct cr_plugin_vma *vmas, unsigne
 
 	have_gu = guard_probe(GUARD_FEAT_SMAPS_GU) == GUARD_PROBE_YES;
 	ret = scan_vmas(pid, vmas, nr_vmas, have_gu, &s, &scanned);
+	/* Discovery: from the hook's entry to the guard list being ready */
+	discovery_us = guard_elapsed_us(&t0);
 	if (!ret)
 		ret = guard_image_write(criu_get_image_dir(), vpid, &s, guard_page_shift(), &bytes);
 
@@ -107,10 +110,10 @@ int guard_dump_task(int pid, int vpid, const struct cr_plugin_vma *vmas, unsigne
 	}
 
 	if (!ret)
-		pr_info("pid %d (vpid %d): scanned %u of %u VMAs (%s), %zu guard ranges, %" PRIu64
+		pr_info("pid %d (vpid %d): scanned %u of %u VMAs (%s) in %ld us, %zu guard ranges, %" PRIu64
 			" pages, %zu image bytes, %ld us\n",
 			pid, vpid, scanned, nr_vmas, have_gu ? "smaps gu" : "no gu flag: every VMA that can hold guards",
-			s.ranges.nr, guard_ranges_pages(&s.ranges, guard_page_shift()), bytes, guard_elapsed_us(&t0));
+			discovery_us, s.ranges.nr, guard_ranges_pages(&s.ranges, guard_page_shift()), bytes, guard_elapsed_us(&t0));
 	guard_set_free(&s);
 	return ret ? -1 : 0;
 }

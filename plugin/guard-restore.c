@@ -28,8 +28,16 @@ int guard_restore_init(void)
 {
 	/* A dump that recorded no guards did not list us: stay out of the way */
 	restore_enabled = check_and_remove_inventory_plugin(GUARD_PLUGIN_NAME, sizeof(GUARD_PLUGIN_NAME) - 1);
-	if (!restore_enabled)
+	if (!restore_enabled) {
 		pr_info("not listed in the inventory: the dump recorded no guards\n");
+		return 0;
+	}
+	/*
+	 * Probe once here, in criu, before it forks the tree: every restoring
+	 * task inherits the cached answers instead of probing on its own.
+	 */
+	guard_probe(GUARD_FEAT_MADV_GUARD);
+	guard_probe(GUARD_FEAT_PROCESS_MADVISE_SELF);
 	return 0;
 }
 

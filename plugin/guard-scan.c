@@ -56,7 +56,7 @@ int guard_scan(struct guard_scanner *sc, uint64_t start, uint64_t end, guard_sca
 		.category_mask = PAGE_IS_GUARD,
 		.return_mask = PAGE_IS_GUARD,
 	};
-	uint64_t next;
+	uint64_t reported = start; /* everything below was reported already */
 	long i, n;
 	int ret;
 
@@ -69,24 +69,27 @@ int guard_scan(struct guard_scanner *sc, uint64_t start, uint64_t end, guard_sca
 			return -errno;
 		}
 		for (i = 0; i < n; i++) {
-			ret = cb(arg, sc->vec[i].start, sc->vec[i].end);
+			uint64_t s = sc->vec[i].start, e = sc->vec[i].end;
+
+			/*
+			 * Linux 6.18 can return a walk_end short of the last range
+			 * it reported (when the walk ends just as the vector
+			 * fills), and the next call reports those ranges again:
+			 * skip what was reported already.
+			 */
+			if (s < reported)
+				s = reported;
+			if (s >= e)
+				continue;
+			ret = cb(arg, s, e);
 			if (ret)
 				return ret;
+			reported = e;
 		}
-		/*
-		 * A full buffer stops the walk early: go on from where it
-		 * stopped. walk_end can lag behind what was returned, though:
-		 * when the kernel (6.18, 7.1) flushes its internal buffer of
-		 * 512 regions during a call and then finishes the walk, it
-		 * leaves walk_end at the flush, and the regions after it would
-		 * be returned twice.
-		 */
-		next = scan.walk_end;
-		if (n > 0 && sc->vec[n - 1].end > next)
-			next = sc->vec[n - 1].end;
-		if (next <= scan.start)
+		/* A full buffer stops the walk early: go on from where it stopped */
+		if (scan.walk_end <= scan.start)
 			return -EIO;
-		scan.start = next;
+		scan.start = scan.walk_end > reported ? scan.walk_end : reported;
 	}
 	return 0;
 }

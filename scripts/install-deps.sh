@@ -12,7 +12,7 @@ packages=(
 	python3-protobuf python3-yaml
 	libbsd-dev libcap-dev libgnutls28-dev libnet1-dev libnftables-dev
 	libnl-3-dev libnl-route-3-dev uuid-dev libaio-dev
-	asciidoc-base xmlto iptables
+	asciidoc-base xmlto iptables gnuplot-nox
 )
 
 add_deb_src()

@@ -12,11 +12,13 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/resource.h>
 #include <sys/syscall.h>
 #include <sys/uio.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "guard-probe.h"
@@ -336,6 +338,111 @@ out_unmap:
 	return res;
 }
 
+/*
+ * The series in kernel/patches lets PROCMAP_QUERY filter on VM_MAYBE_GUARD:
+ * ask for the first VMA that may hold guards at or after a guarded scratch
+ * VMA. Kernels without the flag refuse it (EINVAL); kernels without
+ * PROCMAP_QUERY do not know the ioctl (ENOTTY).
+ */
+static enum guard_probe_result probe_procmap_query_guard(void)
+{
+	enum guard_probe_result res = require_madv_guard();
+	struct procmap_query q;
+	char *p;
+	int fd;
+
+	if (res != GUARD_PROBE_YES)
+		return res;
+	p = scratch_map_guarded();
+	if (!p)
+		return GUARD_PROBE_ERROR;
+	fd = open("/proc/self/maps", O_RDONLY | O_CLOEXEC);
+	if (fd < 0) {
+		scratch_unmap(p);
+		return GUARD_PROBE_ERROR;
+	}
+
+	memset(&q, 0, sizeof(q));
+	q.size = sizeof(q);
+	q.query_addr = (uintptr_t)p;
+	q.query_flags = PROCMAP_QUERY_COVERING_OR_NEXT_VMA | PROCMAP_QUERY_VMA_MAYBE_GUARD;
+	if (!ioctl(fd, PROCMAP_QUERY, &q))
+		res = (q.vma_flags & PROCMAP_QUERY_VMA_MAYBE_GUARD) && q.vma_start <= (uintptr_t)scratch_guard_page(p) &&
+				      q.vma_end > (uintptr_t)scratch_guard_page(p)
+			      ? GUARD_PROBE_YES
+			      : GUARD_PROBE_NO;
+	else
+		res = errno == EINVAL || errno == ENOTTY ? GUARD_PROBE_NO : GUARD_PROBE_ERROR;
+
+	close(fd);
+	scratch_unmap(p);
+	return res;
+}
+
+#define SKIP_PROBE_BYTES (64UL << 20)
+
+static uint64_t timed_scan(int fd, char *p, uint64_t anyof)
+{
+	struct pm_scan_arg arg = {
+		.size = sizeof(arg),
+		.start = (uintptr_t)p,
+		.end = (uintptr_t)p + SKIP_PROBE_BYTES,
+		.category_anyof_mask = anyof,
+		.return_mask = PAGE_IS_GUARD,
+	};
+	struct timespec t0, t1;
+	uint64_t best = UINT64_MAX, ns;
+	int i;
+
+	for (i = 0; i < 3; i++) {
+		clock_gettime(CLOCK_MONOTONIC, &t0);
+		if (ioctl(fd, PAGEMAP_SCAN, &arg) < 0)
+			return 0;
+		clock_gettime(CLOCK_MONOTONIC, &t1);
+		ns = (t1.tv_sec - t0.tv_sec) * 1000000000ULL + t1.tv_nsec - t0.tv_nsec;
+		if (ns < best)
+			best = ns;
+	}
+	return best;
+}
+
+/*
+ * The skip leaves results alone and only saves work, so it can only be seen
+ * in time: a guard-only scan of 64 MiB of populated memory that never held a
+ * guard must be far cheaper than the same scan that also asks for swapped
+ * pages (which the kernel cannot skip). Unpatched kernels take about as long
+ * for both; the series makes the first one thousands of times cheaper.
+ */
+static enum guard_probe_result probe_pagemap_scan_skip(void)
+{
+	enum guard_probe_result res = guard_probe(GUARD_FEAT_PAGEMAP_SCAN_GUARD);
+	uint64_t guard_only, with_swapped;
+	char *p;
+	int fd;
+
+	if (res != GUARD_PROBE_YES)
+		return res;
+	p = mmap(NULL, SKIP_PROBE_BYTES, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
+	if (p == MAP_FAILED)
+		return GUARD_PROBE_ERROR;
+	fd = open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC);
+	if (fd < 0) {
+		munmap(p, SKIP_PROBE_BYTES);
+		return GUARD_PROBE_ERROR;
+	}
+
+	guard_only = timed_scan(fd, p, PAGE_IS_GUARD);
+	with_swapped = timed_scan(fd, p, PAGE_IS_GUARD | PAGE_IS_SWAPPED);
+	if (!guard_only || !with_swapped)
+		res = GUARD_PROBE_ERROR;
+	else
+		res = with_swapped >= 8 * guard_only ? GUARD_PROBE_YES : GUARD_PROBE_NO;
+
+	close(fd);
+	munmap(p, SKIP_PROBE_BYTES);
+	return res;
+}
+
 static const struct feature features[GUARD_FEAT_NR] = {
 	[GUARD_FEAT_MADV_GUARD] = {
 		"madv_guard",
@@ -371,6 +478,16 @@ static const struct feature features[GUARD_FEAT_NR] = {
 		"file_guard",
 		"MADV_GUARD_INSTALL on file-backed and shmem mappings",
 		probe_file_guard,
+	},
+	[GUARD_FEAT_PROCMAP_QUERY_GUARD] = {
+		"procmap_query_guard",
+		"PROCMAP_QUERY reports and filters VM_MAYBE_GUARD (kernel/patches 0003)",
+		probe_procmap_query_guard,
+	},
+	[GUARD_FEAT_PAGEMAP_SCAN_SKIP] = {
+		"pagemap_scan_skip",
+		"guard-only PAGEMAP_SCAN skips VMAs without VM_MAYBE_GUARD (kernel/patches 0001; timed)",
+		probe_pagemap_scan_skip,
 	},
 };
 
