@@ -1,6 +1,7 @@
 #!/bin/bash
 # Run CRIU's own test suite (zdtm) from the patched CRIU tree, with and
-# without the guard plugin, and print a table: test | mode | plugin | result.
+# without the guard plugin, and print a table: test | flavor | mode | plugin |
+# result.
 #
 #   run.sh CRIU_TREE PLUGIN_SO OUTDIR
 #
