@@ -41,9 +41,10 @@ static int check_kernel(int pid)
 	return 0;
 }
 
+/* -ENOMEM, or -EINVAL when the kernel reports ranges out of order */
 static int add_scanned(void *arg, uint64_t start, uint64_t end)
 {
-	return guard_set_add(arg, start, end) ? -ENOMEM : 0;
+	return guard_set_add(arg, start, end);
 }
 
 static int scan_vmas(int pid, const struct cr_plugin_vma *vmas, unsigned int nr_vmas, bool have_gu,
