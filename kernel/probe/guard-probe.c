@@ -121,61 +121,72 @@ static enum guard_probe_result scan_result(long nr, struct page_region *r,
 	return GUARD_PROBE_NO;
 }
 
-static enum guard_probe_result probe_pagemap_scan_guard(void)
+/*
+ * Guarded scratch memory and @path of our own opened for reading. Returns
+ * GUARD_PROBE_YES when both are there; anything else is the result.
+ */
+static enum guard_probe_result scratch_and_file(const char *path, char **p, int *fd)
 {
 	enum guard_probe_result res = require_madv_guard();
+
+	if (res != GUARD_PROBE_YES)
+		return res;
+	*fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (*fd < 0)
+		return GUARD_PROBE_ERROR;
+	*p = scratch_map_guarded();
+	if (!*p) {
+		close(*fd);
+		return GUARD_PROBE_ERROR;
+	}
+	return GUARD_PROBE_YES;
+}
+
+static void scratch_and_file_done(char *p, int fd)
+{
+	scratch_unmap(p);
+	close(fd);
+}
+
+static enum guard_probe_result probe_pagemap_scan_guard(void)
+{
 	struct page_region regions[2];
+	enum guard_probe_result res;
 	unsigned long start;
 	char *p;
 	long nr;
 	int fd;
 
+	res = scratch_and_file("/proc/self/pagemap", &p, &fd);
 	if (res != GUARD_PROBE_YES)
 		return res;
-	fd = open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return GUARD_PROBE_ERROR;
-	p = scratch_map_guarded();
-	if (!p) {
-		close(fd);
-		return GUARD_PROBE_ERROR;
-	}
 
 	start = (unsigned long)p;
 	nr = guard_pagemap_scan_guards(fd, start, start + SCRATCH_PAGES * page_size(),
 				       regions, 2, 0, NULL);
 	res = scan_result(nr, regions, (unsigned long)scratch_guard_page(p));
 
-	scratch_unmap(p);
-	close(fd);
+	scratch_and_file_done(p, fd);
 	return res;
 }
 
 static enum guard_probe_result probe_pagemap_guard_bit(void)
 {
-	enum guard_probe_result res = require_madv_guard();
+	enum guard_probe_result res;
 	uint64_t guard, plain;
 	char *p;
 	int fd;
 
+	res = scratch_and_file("/proc/self/pagemap", &p, &fd);
 	if (res != GUARD_PROBE_YES)
 		return res;
-	fd = open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return GUARD_PROBE_ERROR;
-	p = scratch_map_guarded();
-	if (!p) {
-		close(fd);
-		return GUARD_PROBE_ERROR;
-	}
 
 	res = GUARD_PROBE_ERROR;
 	if (!guard_pagemap_entry(fd, (unsigned long)scratch_guard_page(p), &guard) &&
 	    !guard_pagemap_entry(fd, (unsigned long)p + page_size(), &plain))
 		res = (guard & PM_ENTRY_GUARD_REGION) && !(plain & PM_ENTRY_GUARD_REGION) ? GUARD_PROBE_YES : GUARD_PROBE_NO;
 
-	scratch_unmap(p);
-	close(fd);
+	scratch_and_file_done(p, fd);
 	return res;
 }
 
@@ -346,36 +357,27 @@ out_unmap:
  */
 static enum guard_probe_result probe_procmap_query_guard(void)
 {
-	enum guard_probe_result res = require_madv_guard();
+	unsigned long guard;
+	enum guard_probe_result res;
 	struct procmap_query q;
 	char *p;
 	int fd;
 
+	res = scratch_and_file("/proc/self/maps", &p, &fd);
 	if (res != GUARD_PROBE_YES)
 		return res;
-	p = scratch_map_guarded();
-	if (!p)
-		return GUARD_PROBE_ERROR;
-	fd = open("/proc/self/maps", O_RDONLY | O_CLOEXEC);
-	if (fd < 0) {
-		scratch_unmap(p);
-		return GUARD_PROBE_ERROR;
-	}
 
+	guard = (uintptr_t)scratch_guard_page(p);
 	memset(&q, 0, sizeof(q));
 	q.size = sizeof(q);
 	q.query_addr = (uintptr_t)p;
 	q.query_flags = PROCMAP_QUERY_COVERING_OR_NEXT_VMA | PROCMAP_QUERY_VMA_MAYBE_GUARD;
 	if (!ioctl(fd, PROCMAP_QUERY, &q))
-		res = (q.vma_flags & PROCMAP_QUERY_VMA_MAYBE_GUARD) && q.vma_start <= (uintptr_t)scratch_guard_page(p) &&
-				      q.vma_end > (uintptr_t)scratch_guard_page(p)
-			      ? GUARD_PROBE_YES
-			      : GUARD_PROBE_NO;
+		res = (q.vma_flags & PROCMAP_QUERY_VMA_MAYBE_GUARD) && q.vma_start <= guard && q.vma_end > guard ? GUARD_PROBE_YES : GUARD_PROBE_NO;
 	else
 		res = errno == EINVAL || errno == ENOTTY ? GUARD_PROBE_NO : GUARD_PROBE_ERROR;
 
-	close(fd);
-	scratch_unmap(p);
+	scratch_and_file_done(p, fd);
 	return res;
 }
 
