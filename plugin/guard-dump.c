@@ -26,7 +26,7 @@ static bool vma_may_hold_guards(const struct cr_plugin_vma *v, bool have_gu)
 	return v->kind != CR_PLUGIN_VMA_OTHER;
 }
 
-/* Guards from the kernel, and tells it whether a dump can see them at all */
+/* Can this kernel have guards at all, and can a dump see them? */
 static int check_kernel(int pid)
 {
 	if (guard_probe(GUARD_FEAT_MADV_GUARD) != GUARD_PROBE_YES)
@@ -41,9 +41,10 @@ static int check_kernel(int pid)
 	return 0;
 }
 
+/* -ENOMEM, or -EINVAL when the kernel reports ranges out of order */
 static int add_scanned(void *arg, uint64_t start, uint64_t end)
 {
-	return guard_set_add(arg, start, end) ? -ENOMEM : 0;
+	return guard_set_add(arg, start, end);
 }
 
 static int scan_vmas(int pid, const struct cr_plugin_vma *vmas, unsigned int nr_vmas, bool have_gu,

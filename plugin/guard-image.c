@@ -356,7 +356,11 @@ int guard_image_write(int dirfd, int vpid, const struct guard_set *s, unsigned i
 		goto out;
 	}
 
-	fd = openat(dirfd, name, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	/*
+	 * CRIU's own images are 0644 (CR_FD_PERM): a restore into a user
+	 * namespace reads them as a user that does not own them.
+	 */
+	fd = openat(dirfd, name, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
 	if (fd < 0) {
 		pr_perror("Can't create %s", name);
 		goto out;

@@ -48,15 +48,6 @@ static void guard_plugin_exit(int stage, int ret)
 
 CR_PLUGIN_REGISTER(GUARD_PLUGIN_NAME, guard_plugin_init, guard_plugin_exit)
 
-static int guard_dump_vmas(int pid, int vpid, const struct cr_plugin_vma *vmas, unsigned int nr_vmas)
-{
-	return guard_dump_task(pid, vpid, vmas, nr_vmas);
-}
-CR_PLUGIN_REGISTER_HOOK(CR_PLUGIN_HOOK__DUMP_VMAS, guard_dump_vmas)
-
-static int guard_restore_vmas(int vpid, const struct cr_plugin_rst_vma *vmas, unsigned int nr_vmas,
-			      struct cr_plugin_guard_range **late, unsigned int *nr_late)
-{
-	return guard_restore_task(vpid, vmas, nr_vmas, late, nr_late);
-}
-CR_PLUGIN_REGISTER_HOOK(CR_PLUGIN_HOOK__RESTORE_VMAS, guard_restore_vmas)
+/* The hooks themselves live in guard-dump.c and guard-restore.c */
+CR_PLUGIN_REGISTER_HOOK(CR_PLUGIN_HOOK__DUMP_VMAS, guard_dump_task)
+CR_PLUGIN_REGISTER_HOOK(CR_PLUGIN_HOOK__RESTORE_VMAS, guard_restore_task)

@@ -84,7 +84,7 @@ static int add_have(void *arg, uint64_t start, uint64_t end)
 {
 	struct have_ctx *h = arg;
 
-	return guard_ranges_add(h->have, start - h->delta, end - h->delta, 1) ? -ENOMEM : 0;
+	return guard_ranges_add(h->have, start - h->delta, end - h->delta, 1);
 }
 
 /*

@@ -52,7 +52,7 @@ struct page_region {
 	uint64_t categories;
 };
 
-#define PM_SCAN_WP_MATCHING (1 << 0)
+#define PM_SCAN_WP_MATCHING   (1 << 0)
 #define PM_SCAN_CHECK_WPASYNC (1 << 1)
 
 struct pm_scan_arg {
@@ -72,6 +72,35 @@ struct pm_scan_arg {
 
 #define PAGEMAP_SCAN _IOWR('f', 16, struct pm_scan_arg)
 #endif /* PAGEMAP_SCAN */
+
+#ifndef PROCMAP_QUERY
+/* PROCMAP_QUERY (Linux 6.11) on /proc/PID/maps */
+struct procmap_query {
+	uint64_t size;
+	uint64_t query_flags;
+	uint64_t query_addr;
+	uint64_t vma_start;
+	uint64_t vma_end;
+	uint64_t vma_flags;
+	uint64_t vma_page_size;
+	uint64_t vma_offset;
+	uint64_t inode;
+	uint32_t dev_major;
+	uint32_t dev_minor;
+	uint32_t vma_name_size;
+	uint32_t build_id_size;
+	uint64_t vma_name_addr;
+	uint64_t build_id_addr;
+};
+
+#define PROCMAP_QUERY_COVERING_OR_NEXT_VMA 0x10
+#define PROCMAP_QUERY			   _IOWR('f', 17, struct procmap_query)
+#endif /* PROCMAP_QUERY */
+
+/* kernel/patches/0003: PROCMAP_QUERY reports and filters VM_MAYBE_GUARD */
+#ifndef PROCMAP_QUERY_VMA_MAYBE_GUARD
+#define PROCMAP_QUERY_VMA_MAYBE_GUARD 0x40
+#endif
 
 #ifndef PAGE_IS_GUARD
 #define PAGE_IS_GUARD (1 << 8)

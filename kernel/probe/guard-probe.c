@@ -12,11 +12,13 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/resource.h>
 #include <sys/syscall.h>
 #include <sys/uio.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "guard-probe.h"
@@ -119,61 +121,72 @@ static enum guard_probe_result scan_result(long nr, struct page_region *r,
 	return GUARD_PROBE_NO;
 }
 
-static enum guard_probe_result probe_pagemap_scan_guard(void)
+/*
+ * Guarded scratch memory and @path of our own opened for reading. Returns
+ * GUARD_PROBE_YES when both are there; anything else is the result.
+ */
+static enum guard_probe_result scratch_and_file(const char *path, char **p, int *fd)
 {
 	enum guard_probe_result res = require_madv_guard();
+
+	if (res != GUARD_PROBE_YES)
+		return res;
+	*fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (*fd < 0)
+		return GUARD_PROBE_ERROR;
+	*p = scratch_map_guarded();
+	if (!*p) {
+		close(*fd);
+		return GUARD_PROBE_ERROR;
+	}
+	return GUARD_PROBE_YES;
+}
+
+static void scratch_and_file_done(char *p, int fd)
+{
+	scratch_unmap(p);
+	close(fd);
+}
+
+static enum guard_probe_result probe_pagemap_scan_guard(void)
+{
 	struct page_region regions[2];
+	enum guard_probe_result res;
 	unsigned long start;
 	char *p;
 	long nr;
 	int fd;
 
+	res = scratch_and_file("/proc/self/pagemap", &p, &fd);
 	if (res != GUARD_PROBE_YES)
 		return res;
-	fd = open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return GUARD_PROBE_ERROR;
-	p = scratch_map_guarded();
-	if (!p) {
-		close(fd);
-		return GUARD_PROBE_ERROR;
-	}
 
 	start = (unsigned long)p;
 	nr = guard_pagemap_scan_guards(fd, start, start + SCRATCH_PAGES * page_size(),
 				       regions, 2, 0, NULL);
 	res = scan_result(nr, regions, (unsigned long)scratch_guard_page(p));
 
-	scratch_unmap(p);
-	close(fd);
+	scratch_and_file_done(p, fd);
 	return res;
 }
 
 static enum guard_probe_result probe_pagemap_guard_bit(void)
 {
-	enum guard_probe_result res = require_madv_guard();
+	enum guard_probe_result res;
 	uint64_t guard, plain;
 	char *p;
 	int fd;
 
+	res = scratch_and_file("/proc/self/pagemap", &p, &fd);
 	if (res != GUARD_PROBE_YES)
 		return res;
-	fd = open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return GUARD_PROBE_ERROR;
-	p = scratch_map_guarded();
-	if (!p) {
-		close(fd);
-		return GUARD_PROBE_ERROR;
-	}
 
 	res = GUARD_PROBE_ERROR;
 	if (!guard_pagemap_entry(fd, (unsigned long)scratch_guard_page(p), &guard) &&
 	    !guard_pagemap_entry(fd, (unsigned long)p + page_size(), &plain))
 		res = (guard & PM_ENTRY_GUARD_REGION) && !(plain & PM_ENTRY_GUARD_REGION) ? GUARD_PROBE_YES : GUARD_PROBE_NO;
 
-	scratch_unmap(p);
-	close(fd);
+	scratch_and_file_done(p, fd);
 	return res;
 }
 
@@ -336,6 +349,118 @@ out_unmap:
 	return res;
 }
 
+/*
+ * The series in kernel/patches lets PROCMAP_QUERY filter on VM_MAYBE_GUARD:
+ * ask for the first VMA that may hold guards at or after a guarded scratch
+ * VMA. Kernels without the flag refuse it (EINVAL); kernels without
+ * PROCMAP_QUERY do not know the ioctl (ENOTTY).
+ */
+static enum guard_probe_result probe_procmap_query_guard(void)
+{
+	unsigned long guard;
+	enum guard_probe_result res;
+	struct procmap_query q;
+	char *p;
+	int fd;
+
+	res = scratch_and_file("/proc/self/maps", &p, &fd);
+	if (res != GUARD_PROBE_YES)
+		return res;
+
+	guard = (uintptr_t)scratch_guard_page(p);
+	memset(&q, 0, sizeof(q));
+	q.size = sizeof(q);
+	q.query_addr = (uintptr_t)p;
+	q.query_flags = PROCMAP_QUERY_COVERING_OR_NEXT_VMA | PROCMAP_QUERY_VMA_MAYBE_GUARD;
+	if (!ioctl(fd, PROCMAP_QUERY, &q))
+		res = (q.vma_flags & PROCMAP_QUERY_VMA_MAYBE_GUARD) && q.vma_start <= guard && q.vma_end > guard ? GUARD_PROBE_YES : GUARD_PROBE_NO;
+	else
+		res = errno == EINVAL || errno == ENOTTY ? GUARD_PROBE_NO : GUARD_PROBE_ERROR;
+
+	scratch_and_file_done(p, fd);
+	return res;
+}
+
+#define SKIP_PROBE_BYTES (64UL << 20)
+
+static uint64_t elapsed_ns(const struct timespec *t0)
+{
+	struct timespec t1;
+
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	return (t1.tv_sec - t0->tv_sec) * 1000000000ULL + t1.tv_nsec - t0->tv_nsec;
+}
+
+/*
+ * Average cost of one scan. Scans repeat until 50 ms have passed, so that a
+ * coarse clock (a VM without a calibrated TSC ticks in milliseconds) still
+ * measures something.
+ */
+static uint64_t timed_scan(int fd, char *p, uint64_t anyof)
+{
+	struct pm_scan_arg arg = {
+		.size = sizeof(arg),
+		.start = (uintptr_t)p,
+		.end = (uintptr_t)p + SKIP_PROBE_BYTES,
+		.category_anyof_mask = anyof,
+		.return_mask = PAGE_IS_GUARD,
+	};
+	struct timespec t0;
+	uint64_t n = 0, ns;
+
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	do {
+		if (ioctl(fd, PAGEMAP_SCAN, &arg) < 0)
+			return 0;
+		n++;
+		ns = elapsed_ns(&t0);
+	} while (ns < 50000000ULL && n < 1000000);
+	return ns / n ? ns / n : 1;
+}
+
+/*
+ * The skip leaves results alone and only saves work, so it can only be seen
+ * in time: a guard-only scan of 64 MiB of populated memory that never held a
+ * guard must be far cheaper than the same scan that also asks for swapped
+ * pages (which the kernel cannot skip). Unpatched kernels take about as long
+ * for both; the series makes the first one thousands of times cheaper.
+ */
+static enum guard_probe_result probe_pagemap_scan_skip(void)
+{
+	enum guard_probe_result res = guard_probe(GUARD_FEAT_PAGEMAP_SCAN_GUARD);
+	uint64_t guard_only, with_swapped;
+	char *p;
+	int fd;
+
+	if (res != GUARD_PROBE_YES)
+		return res;
+	/* Fenced like scratch memory: merged with a "gu" neighbour it would be scanned */
+	p = mmap(NULL, SKIP_PROBE_BYTES + 2 * page_size(), PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (p == MAP_FAILED)
+		return GUARD_PROBE_ERROR;
+	if (mprotect(p + page_size(), SKIP_PROBE_BYTES, PROT_READ | PROT_WRITE)) {
+		munmap(p, SKIP_PROBE_BYTES + 2 * page_size());
+		return GUARD_PROBE_ERROR;
+	}
+	memset(p + page_size(), 1, SKIP_PROBE_BYTES);
+	fd = open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC);
+	if (fd < 0) {
+		munmap(p, SKIP_PROBE_BYTES + 2 * page_size());
+		return GUARD_PROBE_ERROR;
+	}
+
+	guard_only = timed_scan(fd, p + page_size(), PAGE_IS_GUARD);
+	with_swapped = timed_scan(fd, p + page_size(), PAGE_IS_GUARD | PAGE_IS_SWAPPED);
+	if (!guard_only || !with_swapped)
+		res = GUARD_PROBE_ERROR;
+	else
+		res = with_swapped >= 8 * guard_only ? GUARD_PROBE_YES : GUARD_PROBE_NO;
+
+	close(fd);
+	munmap(p, SKIP_PROBE_BYTES + 2 * page_size());
+	return res;
+}
+
 static const struct feature features[GUARD_FEAT_NR] = {
 	[GUARD_FEAT_MADV_GUARD] = {
 		"madv_guard",
@@ -371,6 +496,16 @@ static const struct feature features[GUARD_FEAT_NR] = {
 		"file_guard",
 		"MADV_GUARD_INSTALL on file-backed and shmem mappings",
 		probe_file_guard,
+	},
+	[GUARD_FEAT_PROCMAP_QUERY_GUARD] = {
+		"procmap_query_guard",
+		"PROCMAP_QUERY reports and filters VM_MAYBE_GUARD (kernel/patches 0003)",
+		probe_procmap_query_guard,
+	},
+	[GUARD_FEAT_PAGEMAP_SCAN_SKIP] = {
+		"pagemap_scan_skip",
+		"guard-only PAGEMAP_SCAN skips VMAs without VM_MAYBE_GUARD (kernel/patches 0001; timed)",
+		probe_pagemap_scan_skip,
 	},
 };
 

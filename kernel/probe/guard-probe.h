@@ -19,6 +19,8 @@ enum guard_feature {
 	GUARD_FEAT_FILE_GUARD_COW,	 /* fork copies guards of file-backed private VMAs (forks a child) */
 	GUARD_FEAT_PROCESS_MADVISE_SELF, /* process_madvise(self, MADV_GUARD_INSTALL) */
 	GUARD_FEAT_FILE_GUARD,		 /* MADV_GUARD_INSTALL on file-backed and shmem VMAs */
+	GUARD_FEAT_PROCMAP_QUERY_GUARD,	 /* PROCMAP_QUERY reports/filters VM_MAYBE_GUARD (kernel/patches) */
+	GUARD_FEAT_PAGEMAP_SCAN_SKIP,	 /* guard-only PAGEMAP_SCAN skips VMAs without VM_MAYBE_GUARD (kernel/patches; timed) */
 	GUARD_FEAT_NR,
 };
 

@@ -11,11 +11,11 @@
 #define IT_PAGE_SIZE 4096UL
 
 /* File names inside a scenario's results directory */
-#define IT_READY_FILE	  "ready"
-#define IT_RESULT_SUFFIX  ".result"
-#define IT_RESULT_OK	  "ok"
-#define IT_ROLE_MAX	  32
-#define IT_MSG_MAX	  1024
+#define IT_READY_FILE	 "ready"
+#define IT_RESULT_SUFFIX ".result"
+#define IT_RESULT_OK	 "ok"
+#define IT_ROLE_MAX	 32
+#define IT_MSG_MAX	 1024
 
 /*
  * One line of the ready file per process of the workload tree:

@@ -10,8 +10,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/* Every VMA of the region must show "lo" in smaps */
-#define REGION_LOCKED (1U << 0)
+/* Every VMA of the region must show "lo" in smaps, or must not */
+#define REGION_LOCKED	(1U << 0)
+#define REGION_UNLOCKED (1U << 1)
 
 /* Page seeds: 0 means a zero page, SEED_ANY a page nobody checks */
 #define SEED_ZERO 0U
@@ -22,7 +23,7 @@ struct region {
 	char *addr;
 	size_t nr_pages;
 	unsigned int flags;
-	uint8_t *guard;	 /* expected guard marker per page */
+	uint8_t *guard; /* expected guard marker per page */
 	uint32_t *seed; /* expected content per page */
 };
 
@@ -31,6 +32,8 @@ struct region *region_map(const char *name, size_t nr_pages, int prot, int flags
 void region_fill(struct region *r, size_t first, size_t nr, uint32_t seed);
 void region_expect(struct region *r, size_t first, size_t nr, uint32_t seed);
 void region_wiped(struct region *r);
+void region_forget(struct region *r);
+void region_copy_model(struct region *dst, const struct region *src);
 int region_guard(struct region *r, size_t first, size_t nr);
 int region_unguard(struct region *r, size_t first, size_t nr, uint32_t seed);
 void region_page_content(uint64_t *words, uint32_t seed, size_t idx);

@@ -8,8 +8,8 @@
  * Every process of the tree builds its memory, checks it once (to validate
  * its own model), reports "<role> <pid> <guard pages>" on a pipe shared by
  * the tree and waits for SIGUSR1. The root writes RESULTS_DIR/ready with all
- * the lines once every process reported. On SIGUSR1 (sent by the harness
- * after restore) every process checks itself again and writes
+ * the lines once every process reported. On each SIGUSR1 (sent by the
+ * harness after a restore) every process checks itself again and writes
  * RESULTS_DIR/<role>.result: "ok" or "not ok: <reason>". Setup failures are
  * written there too, as "not ok: setup: <reason>".
  *
@@ -37,7 +37,7 @@
 
 static const char *results_dir;
 static const char *my_role = "root";
-static int ready_pipe[2] = { -1, -1 };
+static int ready_pipe[2] = {-1, -1};
 static int (*post_restore_check)(char *msg, size_t size);
 
 static void write_result(const char *fmt, ...)
@@ -62,15 +62,15 @@ static void __attribute__((noreturn)) setup_failed(const char *what, int line)
 }
 
 /* Setup steps return 0 (TRY) or non-NULL (NEED); anything else is fatal. */
-#define TRY(expr)                                       \
-	do {                                            \
-		if ((expr) != 0)                        \
-			setup_failed(#expr, __LINE__);  \
+#define TRY(expr)                                      \
+	do {                                           \
+		if ((expr) != 0)                       \
+			setup_failed(#expr, __LINE__); \
 	} while (0)
-#define NEED(expr)                                      \
-	do {                                            \
-		if (!(expr))                            \
-			setup_failed(#expr, __LINE__);  \
+#define NEED(expr)                                     \
+	do {                                           \
+		if (!(expr))                           \
+			setup_failed(#expr, __LINE__); \
 	} while (0)
 
 static void wait_usr1(void)
@@ -139,13 +139,14 @@ static void __attribute__((noreturn)) serve(void)
 	if (is_root)
 		collect_ready();
 
-	wait_usr1();
-	if (verify(msg, sizeof(msg)))
-		write_result("not ok: %s\n", msg);
-	else
-		write_result("%s\n", IT_RESULT_OK);
-	for (;;)
-		pause();
+	/* One check per restore: a tree may be checkpointed again */
+	for (;;) {
+		wait_usr1();
+		if (verify(msg, sizeof(msg)))
+			write_result("not ok: %s\n", msg);
+		else
+			write_result("%s\n", IT_RESULT_OK);
+	}
 }
 
 static pid_t spawn(const char *role, void (*fn)(void))
@@ -282,21 +283,33 @@ static void scn_memfd(void)
 
 /* --- locked VMA ------------------------------------------------------- */
 
+static struct region *locked, *locked_plain;
+
+/* mlock() is not inherited: the child has the guards, not the lock */
+static void locked_child(void)
+{
+	locked->flags = REGION_UNLOCKED;
+	locked_plain->flags = REGION_UNLOCKED;
+	TRY(region_guard(locked, 20, 1));
+}
+
 static void scn_locked(void)
 {
-	struct region *l = anon("locked", 32), *plain = anon("locked-plain", 8);
-
-	region_fill(l, 0, 32, 41);
-	TRY(region_guard(l, 4, 1));
-	TRY(region_guard(l, 16, 2));
+	locked = anon("locked", 32);
+	region_fill(locked, 0, 32, 41);
+	TRY(region_guard(locked, 4, 1));
+	TRY(region_guard(locked, 16, 2));
 	/* The kernel refuses to lock guard pages but locks the VMA */
-	if (mlock(l->addr, 32 * PG) && errno != ENOMEM)
+	if (mlock(locked->addr, 32 * PG) && errno != ENOMEM)
 		setup_failed("mlock", __LINE__);
-	l->flags |= REGION_LOCKED;
+	locked->flags |= REGION_LOCKED;
 
-	region_fill(plain, 0, 8, 42);
-	TRY(mlock(plain->addr, 8 * PG));
-	plain->flags |= REGION_LOCKED;
+	locked_plain = anon("locked-plain", 8);
+	region_fill(locked_plain, 0, 8, 42);
+	TRY(mlock(locked_plain->addr, 8 * PG));
+	locked_plain->flags |= REGION_LOCKED;
+
+	spawn("child", locked_child);
 }
 
 /* --- parent and child diverge over COW memory ------------------------- */
@@ -331,6 +344,122 @@ static void scn_cow_divergent(void)
 	TRY(region_unguard(cow, 4, 1, SEED_ZERO));
 	region_fill(cow, 4, 1, 204);
 	region_fill(cow, 7, 1, 206);
+}
+
+/* --- a child that dropped every inherited guard ------------------------ */
+
+static struct region *dropped;
+
+static void drop_all_child(void)
+{
+	TRY(region_unguard(dropped, 2, 2, SEED_ZERO));
+	TRY(region_unguard(dropped, 9, 1, SEED_ZERO));
+	region_fill(dropped, 0, 3, 212);
+}
+
+static void scn_child_drops_all(void)
+{
+	dropped = anon("dropped", 16);
+	region_fill(dropped, 0, 16, 211);
+	TRY(region_guard(dropped, 2, 2));
+	TRY(region_guard(dropped, 9, 1));
+	spawn("child", drop_all_child);
+}
+
+/* --- MADV_DONTFORK: the child has no such VMA ---------------------------- */
+
+static struct region *dontfork;
+
+static void dontfork_child(void)
+{
+	/* Map something else at the address the parent's VMA has */
+	struct region *r;
+
+	NEED(mmap(dontfork->addr, 8 * PG, RW, PRIV | MAP_FIXED_NOREPLACE, -1, 0) == dontfork->addr);
+	region_forget(dontfork);
+	NEED(r = region_add("child-own", dontfork->addr, 8, 0));
+	region_fill(r, 0, 8, 222);
+	TRY(region_guard(r, 5, 1));
+}
+
+static void scn_dontfork(void)
+{
+	dontfork = anon("dontfork", 8);
+	TRY(madvise(dontfork->addr, 8 * PG, MADV_DONTFORK));
+	region_fill(dontfork, 0, 8, 221);
+	TRY(region_guard(dontfork, 1, 2));
+	spawn("child", dontfork_child);
+}
+
+/* --- mremap moves guards with the pages ---------------------------------- */
+
+static void scn_mremap(void)
+{
+	struct region *r = anon("before-move", 16), *moved;
+	char *dst;
+
+	region_fill(r, 0, 16, 231);
+	TRY(region_guard(r, 0, 1));
+	TRY(region_guard(r, 7, 3));
+	/* Reserve a destination, then move the guarded VMA there */
+	dst = mmap(NULL, 16 * PG, PROT_NONE, PRIV, -1, 0);
+	NEED(dst != MAP_FAILED);
+	NEED(mremap(r->addr, 16 * PG, 16 * PG, MREMAP_MAYMOVE | MREMAP_FIXED, dst) == dst);
+	NEED(moved = region_add("moved", dst, 16, 0));
+	region_copy_model(moved, r);
+	region_forget(r);
+}
+
+/* --- shared file mapping -------------------------------------------------- */
+
+static void scn_file_shared(void)
+{
+	struct region *r;
+	int fd;
+
+	NEED((fd = create_data_file("shared.bin", 16, 241)) >= 0);
+	NEED(r = region_map("file-shared", 16, RW, MAP_SHARED, fd));
+	close(fd);
+	region_expect(r, 0, 16, 241);
+	region_fill(r, 2, 2, 242); /* written through to the file */
+	TRY(region_guard(r, 0, 1));
+	TRY(region_guard(r, 6, 2));
+	TRY(region_guard(r, 15, 1));
+}
+
+/* --- a MAP_GROWSDOWN mapping of our own ----------------------------------- */
+
+static void scn_growsdown(void)
+{
+	struct region *r;
+
+	NEED(r = region_map("growsdown", 16, RW, PRIV | MAP_GROWSDOWN, -1));
+	region_fill(r, 0, 16, 261);
+	TRY(region_guard(r, 0, 1));
+	TRY(region_guard(r, 5, 2));
+}
+
+/* --- a guard page in the main thread's stack ----------------------------- */
+
+#define MAIN_STACK_DEPTH (256 * 1024)
+
+/* Grows the stack, then guards and fills pages deep below today's frames */
+static void __attribute__((noinline)) main_stack_setup(void)
+{
+	volatile char deep[MAIN_STACK_DEPTH];
+	char *lo = (char *)(((uintptr_t)deep + PG - 1) & ~(PG - 1));
+	struct region *r;
+
+	memset((char *)deep, 0, sizeof(deep));
+	NEED(r = region_add("main-stack", lo, 16, 0));
+	region_fill(r, 0, 16, 251);
+	TRY(region_guard(r, 3, 1));
+	TRY(region_guard(r, 10, 2));
+}
+
+static void scn_main_stack(void)
+{
+	main_stack_setup();
 }
 
 /* --- three generations ------------------------------------------------ */
@@ -373,9 +502,9 @@ static void scn_three_gen(void)
 
 /* --- thread stacks with a guard page at the low end ------------------- */
 
-#define NR_THREADS	4
-#define STACK_PAGES	64
-#define STACK_TOP_USED	16 /* glibc puts the TCB and TLS there; the thread runs there */
+#define NR_THREADS     4
+#define STACK_PAGES    64
+#define STACK_TOP_USED 16 /* glibc puts the TCB and TLS there; the thread runs there */
 
 static int thread_pipe[2];
 static pthread_t threads[NR_THREADS];
@@ -419,7 +548,7 @@ static int count_threads(void)
 static int check_threads(char *msg, size_t size)
 {
 	unsigned long want = deep_stack(32);
-	char wake[NR_THREADS] = { 0 };
+	char wake[NR_THREADS] = {0};
 	void *ret;
 	int i, nr = count_threads();
 
@@ -485,6 +614,32 @@ static void scn_many_ranges(void)
 	region_fill(r, 0, r->nr_pages, 51);
 }
 
+/* --- a child that reshapes 20,000+ inherited ranges ----------------------- */
+
+static struct region *many;
+
+static void many_ranges_child(void)
+{
+	size_t i;
+
+	/* Drop every other guard, guard every fourth data page */
+	for (i = 1; i < many->nr_pages; i += 4)
+		TRY(region_unguard(many, i, 1, SEED_ZERO));
+	for (i = 2; i < many->nr_pages; i += 8)
+		TRY(region_guard(many, i, 1));
+}
+
+static void scn_many_ranges_fork(void)
+{
+	size_t i;
+
+	many = anon("many-ranges", 2 * MANY_RANGES + 1);
+	for (i = 1; i < many->nr_pages; i += 2)
+		TRY(region_guard(many, i, 1));
+	region_fill(many, 0, many->nr_pages, 52);
+	spawn("child", many_ranges_child);
+}
+
 /* --- hundreds of guarded VMAs ----------------------------------------- */
 
 #define MANY_VMAS 300
@@ -521,6 +676,38 @@ static void scn_mprotect_split(void)
 	/* VMAs: [0,12) rw [12,20) r [20,28) rw [28,32) r */
 	TRY(mprotect(r->addr + 12 * PG, 8 * PG, PROT_READ));
 	TRY(mprotect(r->addr + 28 * PG, 4 * PG, PROT_READ));
+}
+
+/* --- a child splits an inherited guarded VMA ----------------------------- */
+
+static struct region *split_inh;
+
+static void split_child(void)
+{
+	TRY(mprotect(split_inh->addr + 8 * PG, 8 * PG, PROT_READ));
+	TRY(region_guard(split_inh, 20, 1));
+}
+
+static void scn_split_in_child(void)
+{
+	split_inh = anon("split-inherited", 32);
+	region_fill(split_inh, 0, 32, 86);
+	TRY(region_guard(split_inh, 6, 4)); /* across the child's split */
+	TRY(region_guard(split_inh, 12, 1));
+	spawn("child", split_child);
+	TRY(region_guard(split_inh, 28, 1));
+}
+
+/* --- guards in a PROT_NONE reservation ----------------------------------- */
+
+static void scn_prot_none(void)
+{
+	struct region *r;
+
+	NEED(r = region_map("prot-none", 16, PROT_NONE, PRIV, -1));
+	region_expect(r, 0, 16, SEED_ANY); /* unreadable */
+	TRY(region_guard(r, 2, 2));
+	TRY(region_guard(r, 15, 1));
 }
 
 /* --- MADV_WIPEONFORK -------------------------------------------------- */
@@ -570,26 +757,46 @@ static void scn_guards_removed(void)
 	region_fill(r, 4, 2, 73);
 }
 
+/* --- one guard amid zero pages (the harness moves it: self-test) ------- */
+
+static void scn_sparse_guard(void)
+{
+	struct region *r = anon("sparse-guard", 16);
+
+	region_fill(r, 0, 2, 74);
+	TRY(region_guard(r, 8, 1));
+}
+
 struct scenario {
 	const char *name;
 	void (*build)(void);
 };
 
 static const struct scenario scenarios[] = {
-	{ "private-anon", scn_private_anon },
-	{ "file-private", scn_file_private },
-	{ "shared-anon", scn_shared_anon },
-	{ "memfd", scn_memfd },
-	{ "locked", scn_locked },
-	{ "cow-divergent", scn_cow_divergent },
-	{ "three-gen", scn_three_gen },
-	{ "thread-stacks", scn_thread_stacks },
-	{ "many-ranges", scn_many_ranges },
-	{ "many-vmas", scn_many_vmas },
-	{ "mprotect-split", scn_mprotect_split },
-	{ "wipeonfork", scn_wipeonfork },
-	{ "no-guards", scn_no_guards },
-	{ "guards-removed", scn_guards_removed },
+	{"private-anon", scn_private_anon},
+	{"file-private", scn_file_private},
+	{"shared-anon", scn_shared_anon},
+	{"memfd", scn_memfd},
+	{"locked", scn_locked},
+	{"cow-divergent", scn_cow_divergent},
+	{"three-gen", scn_three_gen},
+	{"thread-stacks", scn_thread_stacks},
+	{"many-ranges", scn_many_ranges},
+	{"many-ranges-fork", scn_many_ranges_fork},
+	{"many-vmas", scn_many_vmas},
+	{"mprotect-split", scn_mprotect_split},
+	{"split-in-child", scn_split_in_child},
+	{"prot-none", scn_prot_none},
+	{"wipeonfork", scn_wipeonfork},
+	{"no-guards", scn_no_guards},
+	{"guards-removed", scn_guards_removed},
+	{"sparse-guard", scn_sparse_guard},
+	{"child-drops-all", scn_child_drops_all},
+	{"dontfork", scn_dontfork},
+	{"mremap", scn_mremap},
+	{"file-shared", scn_file_shared},
+	{"main-stack", scn_main_stack},
+	{"growsdown", scn_growsdown},
 };
 
 static const struct scenario *find_scenario(const char *name)
