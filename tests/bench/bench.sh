@@ -58,7 +58,8 @@ if [ "$quick" = 1 ]; then
 	out_default=$B/bench-results-quick.md
 else
 	: "${runs:=5}"
-	MEM_SIZES=(1024 4096 8192)
+	# shellcheck disable=SC2206
+	MEM_SIZES=(${CRIU_GUARD_BENCH_MEM:-1024 4096 8192})
 	RANGES=(1000 10000 100000 300000 1000000)
 	TREE=(16 100000)
 	out_default=
