@@ -325,7 +325,6 @@ int guard_restore_task(int vpid, const struct cr_plugin_rst_vma *vmas, unsigned 
 		ret = check_kernel(&tr);
 	if (!ret)
 		ret = restore_vmas(&tr, late, nr_late);
-	hand_down(&tr, ret == 0);
 
 	if (!ret)
 		pr_summary("vpid %d: %zu guard ranges, %" PRIu64 " pages: %zu installed and %zu removed before fork "
@@ -334,6 +333,7 @@ int guard_restore_task(int vpid, const struct cr_plugin_rst_vma *vmas, unsigned 
 			   vpid, tr.set.ranges.nr, guard_ranges_pages(&tr.set.ranges, guard_page_shift()), tr.installed,
 			   tr.removed, tr.known, tr.scanned, tr.late, guard_madvise_calls() - calls0,
 			   guard_elapsed_us(&t0));
+	hand_down(&tr, ret == 0);
 	guard_set_free(&tr.set);
 	free(tr.vma_group);
 	return ret < 0 ? -1 : 0;
