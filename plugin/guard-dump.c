@@ -112,9 +112,9 @@ int guard_dump_task(int pid, int vpid, const struct cr_plugin_vma *vmas, unsigne
 
 	if (!ret)
 		pr_summary("pid %d (vpid %d): scanned %u of %u VMAs (%s) in %ld us, %zu guard ranges, %" PRIu64
-			" pages, %zu image bytes, %ld us\n",
-			pid, vpid, scanned, nr_vmas, have_gu ? "smaps gu" : "no gu flag: every VMA that can hold guards",
-			discovery_us, s.ranges.nr, guard_ranges_pages(&s.ranges, guard_page_shift()), bytes, guard_elapsed_us(&t0));
+			   " pages, %zu image bytes, %ld us\n",
+			   pid, vpid, scanned, nr_vmas, have_gu ? "smaps gu" : "no gu flag: every VMA that can hold guards",
+			   discovery_us, s.ranges.nr, guard_ranges_pages(&s.ranges, guard_page_shift()), bytes, guard_elapsed_us(&t0));
 	guard_set_free(&s);
 	return ret ? -1 : 0;
 }

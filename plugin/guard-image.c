@@ -311,7 +311,15 @@ int guard_image_decode(const uint8_t *buf, size_t len, const char *name, unsigne
 	GuardHeadEntry *head = NULL;
 	int ret = -1;
 
-	if (check_magic(&rd) || read_head(&rd, &head) || read_ranges(&rd, s))
+	if (check_magic(&rd) || read_head(&rd, &head))
+		goto out;
+	/*
+	 * Room for all ranges at once. Every range takes at least two bytes
+	 * of the image, which bounds what a hostile head can make us allocate.
+	 */
+	if (guard_ranges_reserve(&s->ranges, head->nr_ranges < len / 2 ? head->nr_ranges : len / 2))
+		goto out;
+	if (read_ranges(&rd, s))
 		goto out;
 
 	if (rd.nr_ranges != head->nr_ranges || rd.nr_pages != head->nr_pages) {

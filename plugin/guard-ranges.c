@@ -4,17 +4,23 @@
 
 #include "guard-ranges.h"
 
-static int guard_ranges_grow(struct guard_ranges *gr)
+int guard_ranges_reserve(struct guard_ranges *gr, size_t nr)
 {
-	size_t cap = gr->cap ? gr->cap * 2 : 64;
 	struct guard_range *r;
 
-	r = realloc(gr->r, cap * sizeof(*r));
+	if (nr <= gr->cap)
+		return 0;
+	r = realloc(gr->r, nr * sizeof(*r));
 	if (!r)
 		return -ENOMEM;
 	gr->r = r;
-	gr->cap = cap;
+	gr->cap = nr;
 	return 0;
+}
+
+static int guard_ranges_grow(struct guard_ranges *gr)
+{
+	return guard_ranges_reserve(gr, gr->cap ? gr->cap * 2 : 64);
 }
 
 int guard_ranges_add(struct guard_ranges *gr, uint64_t start, uint64_t end, int merge)

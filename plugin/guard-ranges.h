@@ -30,6 +30,9 @@ struct guard_ranges {
  */
 int guard_ranges_add(struct guard_ranges *gr, uint64_t start, uint64_t end, int merge);
 
+/* Make room for @nr ranges in all, so that adding them allocates nothing. */
+int guard_ranges_reserve(struct guard_ranges *gr, size_t nr);
+
 void guard_ranges_reset(struct guard_ranges *gr);
 void guard_ranges_free(struct guard_ranges *gr);
 

@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <unistd.h>
 
 #include "guard-image.h"
 #include "guard-log.h"
@@ -50,6 +51,8 @@ struct task_restore {
 	size_t *vma_group; /* per VMA: index of its group in set, or SIZE_MAX */
 	struct guard_scanner self;
 	size_t installed, removed, late;
+	size_t premapped;      /* ranges that now sit in premapped VMAs */
+	size_t known, scanned; /* inherited areas: parent's state known, or scanned */
 };
 
 static int install_ranges(struct task_restore *tr, const struct guard_range *r, size_t nr, uint64_t delta,
@@ -75,6 +78,54 @@ static int install_ranges(struct task_restore *tr, const struct guard_range *r, 
 	return 0;
 }
 
+/*
+ * The guards this task put into its premapped VMAs, kept for the children
+ * it forks next: an area a child inherits holds exactly its parent's
+ * guards for that VMA (same start and end, see prepare_cow_vmas()), so the
+ * child can reconcile against them without walking its page tables. A
+ * task that finds no state left by its own parent scans instead.
+ */
+static struct guard_set handed_down;
+static pid_t handed_down_by;
+
+static bool parent_ranges(uint64_t vma_start, struct guard_ranges *out)
+{
+	size_t lo = 0, hi = handed_down.nr_groups;
+
+	if (!handed_down_by || handed_down_by != getppid())
+		return false;
+
+	out->r = NULL;
+	out->nr = out->cap = 0;
+	while (lo < hi) {
+		size_t mid = (lo + hi) / 2;
+		const struct guard_group *g = &handed_down.groups[mid];
+
+		if (g->vma_start == vma_start) {
+			out->r = handed_down.ranges.r + g->first;
+			out->nr = out->cap = g->nr;
+			break;
+		}
+		if (g->vma_start < vma_start)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return true;
+}
+
+/* Keep @tr's guards for the children, or nothing if none can inherit them */
+static void hand_down(struct task_restore *tr, bool installed)
+{
+	guard_set_free(&handed_down);
+	handed_down_by = 0;
+	if (!installed || !tr->premapped)
+		return;
+	handed_down = tr->set;
+	handed_down_by = getpid();
+	memset(&tr->set, 0, sizeof(tr->set));
+}
+
 struct have_ctx {
 	struct guard_ranges *have;
 	uint64_t delta;
@@ -94,13 +145,24 @@ static int add_have(void *arg, uint64_t start, uint64_t end)
 static int reconcile(struct task_restore *tr, const struct cr_plugin_rst_vma *v, const struct guard_ranges *want,
 		     uint64_t delta)
 {
-	struct guard_ranges have = {}, add = {}, del = {};
+	struct guard_ranges have = {}, from_parent, add = {}, del = {};
 	struct have_ctx h = {.have = &have, .delta = delta};
-	int ret;
+	const struct guard_ranges *had = &have;
+	int ret = 0;
 
-	ret = guard_scan(&tr->self, v->premapped, v->premapped + (v->vma.end - v->vma.start), add_have, &h);
+	if (parent_ranges(v->vma.start, &from_parent)) {
+		had = &from_parent;
+		tr->known++;
+	} else {
+		tr->scanned++;
+		/* Usually the child keeps most of what its parent had */
+		ret = guard_ranges_reserve(&have, want->nr);
+		if (!ret)
+			ret = guard_scan(&tr->self, v->premapped, v->premapped + (v->vma.end - v->vma.start), add_have,
+					 &h);
+	}
 	if (!ret)
-		ret = guard_ranges_diff(&have, want, &add, &del);
+		ret = guard_ranges_diff(had, want, &add, &del);
 	if (ret) {
 		errno = -ret;
 		pr_perror("vpid %d: can't read the guards inherited at %#" PRIx64, tr->vpid, v->premapped);
@@ -142,6 +204,7 @@ static int restore_premapped(struct task_restore *tr, size_t i)
 	int ret;
 
 	group_ranges(tr, i, &want);
+	tr->premapped += want.nr;
 	if (!want.nr && !inherited)
 		return 0;
 
@@ -264,10 +327,13 @@ int guard_restore_task(int vpid, const struct cr_plugin_rst_vma *vmas, unsigned 
 		ret = restore_vmas(&tr, late, nr_late);
 
 	if (!ret)
-		pr_summary("vpid %d: %zu guard ranges, %" PRIu64 " pages: %zu installed and %zu removed before fork, "
-			"%zu left to the restorer, %" PRIu64 " madvise calls, %ld us\n",
-			vpid, tr.set.ranges.nr, guard_ranges_pages(&tr.set.ranges, guard_page_shift()), tr.installed,
-			tr.removed, tr.late, guard_madvise_calls() - calls0, guard_elapsed_us(&t0));
+		pr_summary("vpid %d: %zu guard ranges, %" PRIu64 " pages: %zu installed and %zu removed before fork "
+			   "(inherited areas: %zu as the parent left them, %zu scanned), %zu left to the restorer, "
+			   "%" PRIu64 " madvise calls, %ld us\n",
+			   vpid, tr.set.ranges.nr, guard_ranges_pages(&tr.set.ranges, guard_page_shift()), tr.installed,
+			   tr.removed, tr.known, tr.scanned, tr.late, guard_madvise_calls() - calls0,
+			   guard_elapsed_us(&t0));
+	hand_down(&tr, ret == 0);
 	guard_set_free(&tr.set);
 	free(tr.vma_group);
 	return ret < 0 ? -1 : 0;

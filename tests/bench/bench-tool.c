@@ -259,12 +259,29 @@ static int varint(const unsigned char **p, const unsigned char *end, unsigned lo
 }
 
 static const char *const dump_fields[] = {
-	NULL,	       "freezing_time",	  "frozen_time",	  "memdump_time",    "memwrite_time",
-	"pages_scanned", "pages_skipped_parent", "pages_written", "irmap_resolve",  "pages_lazy",
-	"page_pipes",  "page_pipe_bufs",  "shpages_scanned",	  "shpages_skipped_parent", "shpages_written",
+	NULL,
+	"freezing_time",
+	"frozen_time",
+	"memdump_time",
+	"memwrite_time",
+	"pages_scanned",
+	"pages_skipped_parent",
+	"pages_written",
+	"irmap_resolve",
+	"pages_lazy",
+	"page_pipes",
+	"page_pipe_bufs",
+	"shpages_scanned",
+	"shpages_skipped_parent",
+	"shpages_written",
 };
 static const char *const restore_fields[] = {
-	NULL, "pages_compared", "pages_skipped_cow", "forking_time", "restore_time", "pages_restored",
+	NULL,
+	"pages_compared",
+	"pages_skipped_cow",
+	"forking_time",
+	"restore_time",
+	"pages_restored",
 };
 
 static int decode_stats(const unsigned char *p, const unsigned char *end, const char *const *names, int nr_names)
