@@ -8,6 +8,25 @@
 
 #include "harness.h"
 
+/*
+ * Guard page 1 of the 3 pages at @p, then mlock() them: the guard cannot
+ * be faulted in, so mlock() fails with ENOMEM, yet it still locks the VMA.
+ */
+static void install_guard_then_mlock(char *p)
+{
+	ASSERT_OK(guard_install(p + psize, 1));
+	ASSERT_ERRNO(mlock(p, 3 * psize), ENOMEM);
+}
+
+/* The VMA is locked, page 1 is a guard and pages 0 and 2 kept their data. */
+static void assert_locked_with_guard_intact(char *p)
+{
+	ASSERT_TRUE(vma_has_flag(p, "lo"));
+	ASSERT_TRUE(page_is(p, page_pattern(0)));
+	ASSERT_FALSE(try_read(p + psize));
+	ASSERT_TRUE(page_is(p + 2 * psize, page_pattern(2)));
+}
+
 /* Assert that install on an mlock()ed VMA fails with EINVAL. */
 static void guard_install_on_mlocked_vma_fails_einval(void)
 {
@@ -52,12 +71,8 @@ static void mlock_over_guards_fails_enomem_but_locks_vma(void)
 	require_feature(GUARD_FEAT_MADV_GUARD);
 	p = map_anon_isolated(3);
 	fill_pages(p, 3);
-	ASSERT_OK(guard_install(p + psize, 1));
-	ASSERT_ERRNO(mlock(p, 3 * psize), ENOMEM);
-	ASSERT_TRUE(vma_has_flag(p, "lo"));
-	ASSERT_TRUE(page_is(p, page_pattern(0)));
-	ASSERT_FALSE(try_read(p + psize));
-	ASSERT_TRUE(page_is(p + 2 * psize, page_pattern(2)));
+	install_guard_then_mlock(p);
+	assert_locked_with_guard_intact(p);
 }
 
 /* Assert that MLOCK_ONFAULT over guards succeeds: it populates nothing. */
@@ -88,13 +103,8 @@ static void unlock_install_lock_yields_locked_vma_with_guards(void)
 
 	ASSERT_OK(munlock(p, 3 * psize));
 	ASSERT_FALSE(vma_has_flag(p, "lo"));
-	ASSERT_OK(guard_install(p + psize, 1));
-	ASSERT_ERRNO(mlock(p, 3 * psize), ENOMEM);
-
-	ASSERT_TRUE(vma_has_flag(p, "lo"));
-	ASSERT_TRUE(page_is(p, page_pattern(0)));
-	ASSERT_FALSE(try_read(p + psize));
-	ASSERT_TRUE(page_is(p + 2 * psize, page_pattern(2)));
+	install_guard_then_mlock(p);
+	assert_locked_with_guard_intact(p);
 }
 
 /* Assert that remove is allowed on a locked VMA holding guards. */
@@ -104,8 +114,7 @@ static void guard_remove_on_locked_vma_succeeds(void)
 
 	require_feature(GUARD_FEAT_MADV_GUARD);
 	p = map_anon_isolated(3);
-	ASSERT_OK(guard_install(p + psize, 1));
-	ASSERT_ERRNO(mlock(p, 3 * psize), ENOMEM);
+	install_guard_then_mlock(p);
 	ASSERT_OK(guard_remove(p + psize, 1));
 	ASSERT_TRUE(try_read(p + psize));
 	ASSERT_TRUE(page_is(p + psize, 0));
