@@ -7,14 +7,33 @@
 
 #include "harness.h"
 
+/* Fill the 4 pages at @p with their pattern, then guard pages 1 and 3. */
+static void stripe(char *p)
+{
+	fill_pages(p, 4);
+	ASSERT_OK(guard_install(p + psize, 1));
+	ASSERT_OK(guard_install(p + 3 * psize, 1));
+}
+
 /* Pages 0 and 2 carry their pattern; pages 1 and 3 are guards. */
 static char *map_striped(void)
 {
 	char *p = map_anon_isolated(4);
 
-	fill_pages(p, 4);
-	ASSERT_OK(guard_install(p + psize, 1));
-	ASSERT_OK(guard_install(p + 3 * psize, 1));
+	stripe(p);
+	return p;
+}
+
+/*
+ * Striped as map_striped(), but with 4 free pages right behind the VMA
+ * (mapped, then unmapped again) so that mremap() can resize it in place.
+ */
+static char *map_striped_with_room(void)
+{
+	char *p = map_anon(8);
+
+	ASSERT_OK(munmap(p + 4 * psize, 4 * psize));
+	stripe(p);
 	return p;
 }
 
@@ -88,12 +107,7 @@ static void mremap_expand_in_place_keeps_guards_at_same_offsets(void)
 	char *p, *q;
 
 	require_feature(GUARD_FEAT_MADV_GUARD);
-	p = map_anon(8);
-	ASSERT_OK(munmap(p + 4 * psize, 4 * psize));
-	fill_pages(p, 4);
-	ASSERT_OK(guard_install(p + psize, 1));
-	ASSERT_OK(guard_install(p + 3 * psize, 1));
-
+	p = map_striped_with_room();
 	q = mremap(p, 4 * psize, 8 * psize, 0);
 	ASSERT_TRUE(q == p);
 	assert_striped(q);
@@ -106,12 +120,7 @@ static void mremap_shrink_drops_guards_of_the_cut_tail(void)
 	char *p, *q;
 
 	require_feature(GUARD_FEAT_MADV_GUARD);
-	p = map_anon(8);
-	ASSERT_OK(munmap(p + 4 * psize, 4 * psize));
-	fill_pages(p, 4);
-	ASSERT_OK(guard_install(p + psize, 1));
-	ASSERT_OK(guard_install(p + 3 * psize, 1));
-
+	p = map_striped_with_room();
 	ASSERT_TRUE(mremap(p, 4 * psize, 3 * psize, 0) == p);
 	q = mremap(p, 3 * psize, 4 * psize, 0);
 	ASSERT_TRUE(q == p);
