@@ -174,6 +174,19 @@ static struct region *anon(const char *name, size_t nr_pages)
 	return r;
 }
 
+/*
+ * An anonymous region with every page written from @seed: most scenarios
+ * start from one, so that the check after restore sees data on each page
+ * that is not a guard.
+ */
+static struct region *anon_filled(const char *name, size_t nr_pages, uint32_t seed)
+{
+	struct region *r = anon(name, nr_pages);
+
+	region_fill(r, 0, nr_pages, seed);
+	return r;
+}
+
 /* --- private anonymous ------------------------------------------------ */
 
 static void scn_private_anon(void)
@@ -187,8 +200,7 @@ static void scn_private_anon(void)
 	TRY(region_guard(r, 63, 1));
 
 	/* A VMA made of guards only */
-	all = anon("all-guards", 8);
-	region_fill(all, 0, 8, 2);
+	all = anon_filled("all-guards", 8, 2);
 	TRY(region_guard(all, 0, 8));
 
 	/* Untouched (zero) pages next to a guard */
@@ -295,8 +307,7 @@ static void locked_child(void)
 
 static void scn_locked(void)
 {
-	locked = anon("locked", 32);
-	region_fill(locked, 0, 32, 41);
+	locked = anon_filled("locked", 32, 41);
 	TRY(region_guard(locked, 4, 1));
 	TRY(region_guard(locked, 16, 2));
 	/* The kernel refuses to lock guard pages but locks the VMA */
@@ -304,8 +315,7 @@ static void scn_locked(void)
 		setup_failed("mlock", __LINE__);
 	locked->flags |= REGION_LOCKED;
 
-	locked_plain = anon("locked-plain", 8);
-	region_fill(locked_plain, 0, 8, 42);
+	locked_plain = anon_filled("locked-plain", 8, 42);
 	TRY(mlock(locked_plain->addr, 8 * PG));
 	locked_plain->flags |= REGION_LOCKED;
 
@@ -327,14 +337,12 @@ static void cow_child(void)
 
 static void scn_cow_divergent(void)
 {
-	cow = anon("cow", 64);
-	region_fill(cow, 0, 64, 201);
+	cow = anon_filled("cow", 64, 201);
 	TRY(region_guard(cow, 4, 3));
 	TRY(region_guard(cow, 20, 4));
 	TRY(region_guard(cow, 40, 1));
 
-	cow_same = anon("cow-same", 16);
-	region_fill(cow_same, 0, 16, 205);
+	cow_same = anon_filled("cow-same", 16, 205);
 	TRY(region_guard(cow_same, 3, 1));
 	TRY(region_guard(cow_same, 12, 1));
 
@@ -359,8 +367,7 @@ static void drop_all_child(void)
 
 static void scn_child_drops_all(void)
 {
-	dropped = anon("dropped", 16);
-	region_fill(dropped, 0, 16, 211);
+	dropped = anon_filled("dropped", 16, 211);
 	TRY(region_guard(dropped, 2, 2));
 	TRY(region_guard(dropped, 9, 1));
 	spawn("child", drop_all_child);
@@ -477,8 +484,7 @@ static void grandchild(void)
 static void child1(void)
 {
 	TRY(region_guard(gen_a, 16, 1));
-	gen_b = anon("gen-b", 16);
-	region_fill(gen_b, 0, 16, 62);
+	gen_b = anon_filled("gen-b", 16, 62);
 	TRY(region_guard(gen_b, 0, 1));
 	TRY(region_guard(gen_b, 15, 1));
 	spawn("grandchild", grandchild);
@@ -491,8 +497,7 @@ static void child2(void)
 
 static void scn_three_gen(void)
 {
-	gen_a = anon("gen-a", 32);
-	region_fill(gen_a, 0, 32, 61);
+	gen_a = anon_filled("gen-a", 32, 61);
 	TRY(region_guard(gen_a, 1, 1));
 	TRY(region_guard(gen_a, 8, 2));
 	spawn("child1", child1);
@@ -690,8 +695,7 @@ static void split_child(void)
 
 static void scn_split_in_child(void)
 {
-	split_inh = anon("split-inherited", 32);
-	region_fill(split_inh, 0, 32, 86);
+	split_inh = anon_filled("split-inherited", 32, 86);
 	TRY(region_guard(split_inh, 6, 4)); /* across the child's split */
 	TRY(region_guard(split_inh, 12, 1));
 	spawn("child", split_child);
@@ -729,8 +733,7 @@ static void scn_wipeonfork(void)
 	TRY(region_guard(wipe, 2, 1));
 	TRY(region_guard(wipe, 9, 2));
 
-	nowipe = anon("inherited", 16);
-	region_fill(nowipe, 0, 16, 92);
+	nowipe = anon_filled("inherited", 16, 92);
 	TRY(region_guard(nowipe, 3, 1));
 
 	spawn("child", wipe_child);
