@@ -14,6 +14,18 @@ static void require_gu(void)
 	require_feature(GUARD_FEAT_SMAPS_GU);
 }
 
+/*
+ * gu must be absent from the fresh VMA of @p and present once page @page
+ * is guarded: checking it is absent first shows that the install, not the
+ * kind of mapping, set it.
+ */
+static void assert_install_sets_gu(char *p, size_t page)
+{
+	ASSERT_FALSE(vma_has_flag(p, "gu"));
+	ASSERT_OK(guard_install(p + page * psize, 1));
+	ASSERT_TRUE(vma_has_flag(p, "gu"));
+}
+
 /* Assert that a VMA that never had guards does not show gu. */
 static void smaps_gu_is_absent_before_install(void)
 {
@@ -44,9 +56,7 @@ static void smaps_gu_is_set_by_install_on_file_private(void)
 	require_gu();
 	require_feature(GUARD_FEAT_FILE_GUARD);
 	p = map_file_private(2, PROT_READ | PROT_WRITE);
-	ASSERT_FALSE(vma_has_flag(p, "gu"));
-	ASSERT_OK(guard_install(p, 1));
-	ASSERT_TRUE(vma_has_flag(p, "gu"));
+	assert_install_sets_gu(p, 0);
 }
 
 /* Assert that install on shared anonymous (shmem) memory sets gu. */
@@ -57,9 +67,7 @@ static void smaps_gu_is_set_by_install_on_shared_anon(void)
 	require_gu();
 	require_feature(GUARD_FEAT_FILE_GUARD);
 	p = map_anon_shared(2);
-	ASSERT_FALSE(vma_has_flag(p, "gu"));
-	ASSERT_OK(guard_install(p + psize, 1));
-	ASSERT_TRUE(vma_has_flag(p, "gu"));
+	assert_install_sets_gu(p, 1);
 }
 
 /* Assert that install on a shared memfd mapping sets gu. */
@@ -70,9 +78,7 @@ static void smaps_gu_is_set_by_install_on_memfd(void)
 	require_gu();
 	require_feature(GUARD_FEAT_FILE_GUARD);
 	p = map_memfd_shared(2);
-	ASSERT_FALSE(vma_has_flag(p, "gu"));
-	ASSERT_OK(guard_install(p, 1));
-	ASSERT_TRUE(vma_has_flag(p, "gu"));
+	assert_install_sets_gu(p, 0);
 }
 
 /* Assert that gu means "maybe": removing every guard does not clear it. */
