@@ -46,11 +46,6 @@ int guard_ranges_add(struct guard_ranges *gr, uint64_t start, uint64_t end, int 
 	return 0;
 }
 
-void guard_ranges_reset(struct guard_ranges *gr)
-{
-	gr->nr = 0;
-}
-
 void guard_ranges_free(struct guard_ranges *gr)
 {
 	free(gr->r);

@@ -19,10 +19,6 @@ struct guard_ranges {
 	size_t cap;
 };
 
-#define GUARD_RANGES_INIT \
-	{                 \
-	}
-
 /*
  * Append [start, end). A range that begins where the last one ends is
  * merged into it, unless @merge is false (ranges of different VMAs must
@@ -33,7 +29,6 @@ int guard_ranges_add(struct guard_ranges *gr, uint64_t start, uint64_t end, int 
 /* Make room for @nr ranges in all, so that adding them allocates nothing. */
 int guard_ranges_reserve(struct guard_ranges *gr, size_t nr);
 
-void guard_ranges_reset(struct guard_ranges *gr);
 void guard_ranges_free(struct guard_ranges *gr);
 
 /* Number of pages covered by all ranges. */
