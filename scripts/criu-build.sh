@@ -1,16 +1,26 @@
 #!/bin/bash
 # Build CRIU in a prepared source tree and place the binary.
 #
-#   criu-build.sh TREE OUTDIR
+#   criu-build.sh TREE OUTDIR PLUGINDIR
 #
-# `make` is incremental; the binary is copied to OUTDIR/criu only when it
-# changed.
+# PLUGINDIR is compiled in as CRIU's default plugin directory
+# (CR_PLUGIN_DEFAULT, CRIU's own PLUGINDIR make variable): the installed
+# criu loads guard_plugin.so from there with no --libdir and no
+# CRIU_LIBS_DIR. CRIU's make does not track compiler flags, so the two files
+# that use the define are touched when it changes. `make` is incremental; the
+# binary is copied to OUTDIR/criu only when it changed.
 set -euo pipefail
 
 tree=$1
 outdir=$2
+plugindir=$3
+stamp=$tree/.criu-guard-plugindir
 
-make -C "$tree" -j"$(nproc)" criu >"$tree/.criu-guard-build.log" 2>&1 || {
+if [ "$(cat "$stamp" 2>/dev/null)" != "$plugindir" ]; then
+	touch "$tree/criu/plugin.c" "$tree/criu/crtools.c"
+	echo "$plugindir" >"$stamp"
+fi
+make -C "$tree" -j"$(nproc)" PLUGINDIR="$plugindir" criu >"$tree/.criu-guard-build.log" 2>&1 || {
 	tail -n 40 "$tree/.criu-guard-build.log" >&2
 	echo "criu-build: make failed, full log in $tree/.criu-guard-build.log" >&2
 	exit 1

@@ -39,7 +39,7 @@ fetch_tarball()
 
 	[ -f "$cache/$tarball" ] && return 0
 	echo "criu-source: fetching $tarball (Debian source package criu=$CRIU_DEB_VERSION)" >&2
-	if ! (cd "$cache" && apt-get source --download-only --tar-only "criu=$CRIU_DEB_VERSION" >&2); then
+	if ! (cd "$cache" && apt-get -o DPkg::Lock::Timeout=900 source --download-only --tar-only "criu=$CRIU_DEB_VERSION" >&2); then
 		echo "criu-source: cannot fetch criu=$CRIU_DEB_VERSION; run scripts/install-deps.sh (it adds the deb-src entries)" >&2
 		return 1
 	fi

@@ -1,10 +1,16 @@
 #!/bin/bash
 # Install everything criu-guard needs on Debian bookworm: build tools, CRIU's
-# build dependencies, and the deb-src entries that CRIU's pinned source
-# package (criu=4.2.1-1, from trixie/sid) is fetched from.
+# build dependencies, the container runtimes of the `containers` suite, and
+# the deb-src entries that CRIU's pinned source package (criu=4.2.1-1, from
+# trixie/sid) is fetched from (scripts/deb-src.sh takes their URIs and
+# Signed-By from the machine's own deb entries). Needs root: run it as root,
+# or as a user with sudo, which it then uses.
 set -euo pipefail
 
-SRC_LIST=/etc/apt/sources.list.d/criu-guard-src.sources
+[ "$(id -u)" = 0 ] || exec sudo -E bash "$0" "$@"
+cd "$(dirname "$0")/.."
+
+APT=(apt-get -o DPkg::Lock::Timeout=900 -q)
 
 packages=(
 	build-essential meson ninja-build pkg-config clang-format
@@ -13,19 +19,12 @@ packages=(
 	libbsd-dev libcap-dev libgnutls28-dev libnet1-dev libnftables-dev
 	libnl-3-dev libnl-route-3-dev uuid-dev libaio-dev
 	asciidoc-base xmlto iptables gnuplot-nox
+	# the containers suite: runtimes, a static rootfs, a second "host"
+	runc podman containerd lxc busybox-static iproute2 mmdebstrap
+	# what `apt install podman` pulls in with its recommends (runc
+	# recommends criu): the suite checks it stays out of the way
+	criu
 )
-
-add_deb_src()
-{
-	[ -f "$SRC_LIST" ] && return 0
-	cat >"$SRC_LIST" <<-'SRC'
-	Types: deb-src
-	URIs: http://deb.debian.org/debian
-	Suites: sid trixie
-	Components: main
-	Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg
-	SRC
-}
 
 missing()
 {
@@ -40,13 +39,13 @@ main()
 {
 	local need
 
-	add_deb_src
+	bash scripts/deb-src.sh >/dev/null
 	need=$(missing)
 	# apt-get source needs fresh deb-src lists even when no package is missing
-	DEBIAN_FRONTEND=noninteractive apt-get update -q >/dev/null
+	DEBIAN_FRONTEND=noninteractive "${APT[@]}" update >/dev/null
 	if [ -n "$need" ]; then
 		# shellcheck disable=SC2086
-		DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends $need >/dev/null
+		DEBIAN_FRONTEND=noninteractive "${APT[@]}" install -y --no-install-recommends $need >/dev/null
 	fi
 	echo "install-deps: done"
 }
