@@ -98,6 +98,7 @@ int guard_dump_task(int pid, int vpid, const struct cr_plugin_vma *vmas, unsigne
 		return ret;
 
 	have_gu = guard_probe(GUARD_FEAT_SMAPS_GU) == GUARD_PROBE_YES;
+	s.pid = vpid;
 	ret = scan_vmas(pid, vmas, nr_vmas, have_gu, &s, &scanned);
 	/* Discovery: from the hook's entry to the guard list being ready */
 	discovery_us = guard_elapsed_us(&t0);

@@ -1,5 +1,7 @@
 // SPDX-License-Identifier: MIT
 #include <errno.h>
+#include <inttypes.h>
+#include <stdbool.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -122,6 +124,8 @@ int guard_image_encode(const struct guard_set *s, unsigned int page_shift, struc
 
 	head.version = GUARD_IMG_VERSION;
 	head.page_shift = page_shift;
+	head.has_pid = true;
+	head.pid = s->pid;
 	head.nr_ranges = s->ranges.nr;
 	head.nr_pages = guard_ranges_pages(&s->ranges, page_shift);
 
@@ -147,9 +151,27 @@ struct img_reader {
 	uint64_t prev_end; /* end of the last range, or of the last VMA start */
 	uint64_t nr_ranges;
 	uint64_t nr_pages;
+	const GuardHeadEntry *head;
+	bool oom; /* an allocation of protobuf-c failed */
 };
 
 #define img_err(rd, fmt, ...) pr_err("%s: entry %u: " fmt "\n", (rd)->name, (rd)->entry, ##__VA_ARGS__)
+
+/* protobuf-c says NULL both for bad input and for no memory: tell them apart */
+static void *pb_alloc(void *data, size_t size)
+{
+	struct img_reader *rd = data;
+	void *p = malloc(size);
+
+	if (!p)
+		rd->oom = true;
+	return p;
+}
+
+static void pb_free(void *data, void *p)
+{
+	free(p);
+}
 
 static int get_u32(struct img_reader *rd, uint32_t *v)
 {
@@ -160,13 +182,24 @@ static int get_u32(struct img_reader *rd, uint32_t *v)
 	return 0;
 }
 
-/* Returns 1 with the next entry, 0 at the end of the image, -1 if it is cut short */
-static int get_entry(struct img_reader *rd, const uint8_t **msg, uint32_t *size)
+/*
+ * Returns 1 with the next entry (rd->entry is then its index), 0 at the
+ * end of the image, -1 if it is cut short or too large.
+ */
+static int get_entry(struct img_reader *rd, const uint8_t **msg, uint32_t *size, size_t max)
 {
+	size_t at = rd->pos;
+
 	if (rd->pos == rd->len)
 		return 0;
+	if (at > sizeof(uint32_t) * 2)
+		rd->entry++;
 	if (get_u32(rd, size) || rd->len - rd->pos < *size) {
-		img_err(rd, "truncated at offset %zu", rd->pos);
+		img_err(rd, "truncated at offset %zu (the entry starts at %zu)", rd->len, at);
+		return -1;
+	}
+	if (*size > max) {
+		img_err(rd, "%u bytes at offset %zu, more than the %zu an entry may have", *size, at, max);
 		return -1;
 	}
 	*msg = rd->buf + rd->pos;
@@ -190,29 +223,63 @@ static int check_magic(struct img_reader *rd)
 	return 0;
 }
 
-static int read_head(struct img_reader *rd, GuardHeadEntry **head)
+/*
+ * Walk the entry sizes before unpacking anything: a cut or an oversized
+ * entry is refused naming the entry it hits, and the checks that follow
+ * can rely on whole entries.
+ */
+static int check_framing(const struct img_reader *rd)
 {
+	struct img_reader walk = *rd;
 	const uint8_t *msg;
 	uint32_t size;
+	int ret;
 
-	if (get_entry(rd, &msg, &size) != 1) {
-		pr_err("%s: no head entry\n", rd->name);
+	while ((ret = get_entry(&walk, &msg, &size, GUARD_IMG_ENTRY_MAX)) == 1)
+		;
+	return ret;
+}
+
+static int check_head(struct img_reader *rd, const GuardHeadEntry *head)
+{
+	if (head->version < GUARD_IMG_VERSION_MIN || head->version > GUARD_IMG_VERSION) {
+		img_err(rd, "version %u, this plugin reads versions %u to %u", head->version, GUARD_IMG_VERSION_MIN,
+			GUARD_IMG_VERSION);
 		return -1;
 	}
-	*head = guard_head_entry__unpack(NULL, size, msg);
-	if (!*head) {
-		img_err(rd, "malformed head");
+	if (head->page_shift != rd->page_shift) {
+		img_err(rd, "page shift %u, this system's is %u", head->page_shift, rd->page_shift);
 		return -1;
 	}
-	if ((*head)->version != GUARD_IMG_VERSION) {
-		img_err(rd, "version %u, this plugin reads version %u", (*head)->version, GUARD_IMG_VERSION);
+	if (head->version >= GUARD_IMG_VERSION_PID && (!head->has_pid || !head->pid || head->pid > INT32_MAX)) {
+		img_err(rd, "version %u records no valid pid", head->version);
 		return -1;
 	}
-	if ((*head)->page_shift != rd->page_shift) {
-		img_err(rd, "page shift %u, this system's is %u", (*head)->page_shift, rd->page_shift);
+	/* Every range takes at least two bytes: refuse before allocating */
+	if (head->nr_ranges > (rd->len - rd->pos) / 2 || head->nr_ranges > GUARD_IMG_MAX_RANGES) {
+		img_err(rd, "%" PRIu64 " ranges, but %zu bytes hold at most %zu (and an image at most %lu)",
+			head->nr_ranges, rd->len - rd->pos, (rd->len - rd->pos) / 2, GUARD_IMG_MAX_RANGES);
 		return -1;
 	}
 	return 0;
+}
+
+static int read_head(struct img_reader *rd, GuardHeadEntry **head)
+{
+	ProtobufCAllocator pa = {.alloc = pb_alloc, .free = pb_free, .allocator_data = rd};
+	const uint8_t *msg;
+	uint32_t size;
+
+	if (get_entry(rd, &msg, &size, GUARD_IMG_ENTRY_MAX) != 1) {
+		pr_err("%s: entry 0: no head entry\n", rd->name);
+		return -1;
+	}
+	*head = guard_head_entry__unpack(&pa, size, msg);
+	if (!*head) {
+		img_err(rd, "%s", rd->oom ? "out of memory unpacking the head" : "malformed head");
+		return -1;
+	}
+	return check_head(rd, *head);
 }
 
 static int aligned(const struct img_reader *rd, uint64_t v)
@@ -243,8 +310,10 @@ static int decode_pairs(struct img_reader *rd, const GuardRangesEntry *e, struct
 			img_err(rd, "range %zu overflows the address space", i / 2);
 			return -1;
 		}
-		if (guard_set_add(s, start, end))
+		if (guard_set_add(s, start, end)) {
+			img_err(rd, "out of memory at range %zu", i / 2);
 			return -1;
+		}
 		rd->nr_pages += e->pages[i + 1];
 		rd->nr_ranges++;
 		pos = end;
@@ -253,12 +322,19 @@ static int decode_pairs(struct img_reader *rd, const GuardRangesEntry *e, struct
 	return 0;
 }
 
-static int decode_ranges(struct img_reader *rd, const GuardRangesEntry *e, struct guard_set *s)
+static int check_ranges_entry(struct img_reader *rd, const GuardRangesEntry *e)
 {
-	const struct guard_group *g = s->nr_groups ? &s->groups[s->nr_groups - 1] : NULL;
-
 	if (!e->n_pages || e->n_pages % 2) {
 		img_err(rd, "%zu page counts, expected a non-zero even number", e->n_pages);
+		return -1;
+	}
+	if (e->n_pages > 2 * GUARD_IMG_RANGES_PER_ENTRY) {
+		img_err(rd, "%zu ranges, more than the %u an entry may hold", e->n_pages / 2, GUARD_IMG_RANGES_PER_ENTRY);
+		return -1;
+	}
+	if (rd->nr_ranges + e->n_pages / 2 > rd->head->nr_ranges) {
+		img_err(rd, "brings the ranges to %" PRIu64 ", its head says %" PRIu64, rd->nr_ranges + e->n_pages / 2,
+			rd->head->nr_ranges);
 		return -1;
 	}
 	if (!aligned(rd, e->vma_start) || !aligned(rd, e->origin)) {
@@ -270,34 +346,49 @@ static int decode_ranges(struct img_reader *rd, const GuardRangesEntry *e, struc
 			e->origin, e->vma_start, rd->prev_end);
 		return -1;
 	}
+	return 0;
+}
 
+static int decode_ranges(struct img_reader *rd, const GuardRangesEntry *e, struct guard_set *s)
+{
+	const struct guard_group *g = s->nr_groups ? &s->groups[s->nr_groups - 1] : NULL;
+
+	if (check_ranges_entry(rd, e))
+		return -1;
 	if (!g || g->vma_start != e->vma_start) {
 		if (e->vma_start < rd->prev_end || (g && e->vma_start < g->vma_start)) {
 			img_err(rd, "VMA %#" PRIx64 " is out of order", e->vma_start);
 			return -1;
 		}
-		if (guard_set_begin_vma(s, e->vma_start))
+		if (guard_set_begin_vma(s, e->vma_start)) {
+			img_err(rd, "out of memory");
 			return -1;
+		}
+	}
+	if (guard_set_begin_entry(s)) {
+		img_err(rd, "out of memory");
+		return -1;
 	}
 	return decode_pairs(rd, e, s);
 }
 
 static int read_ranges(struct img_reader *rd, struct guard_set *s)
 {
+	ProtobufCAllocator pa = {.alloc = pb_alloc, .free = pb_free, .allocator_data = rd};
 	GuardRangesEntry *e;
 	const uint8_t *msg;
 	uint32_t size;
 	int ret;
 
-	while ((ret = get_entry(rd, &msg, &size)) == 1) {
-		rd->entry++;
-		e = guard_ranges_entry__unpack(NULL, size, msg);
+	while ((ret = get_entry(rd, &msg, &size, GUARD_IMG_ENTRY_MAX)) == 1) {
+		e = guard_ranges_entry__unpack(&pa, size, msg);
 		if (!e) {
-			img_err(rd, "malformed ranges entry");
+			img_err(rd, "%s (%u bytes)", rd->oom ? "out of memory unpacking it" : "malformed ranges entry",
+				size);
 			return -1;
 		}
 		ret = decode_ranges(rd, e, s);
-		guard_ranges_entry__free_unpacked(e, NULL);
+		guard_ranges_entry__free_unpacked(e, &pa);
 		if (ret)
 			return -1;
 	}
@@ -308,42 +399,50 @@ int guard_image_decode(const uint8_t *buf, size_t len, const char *name, unsigne
 		       struct guard_set *s)
 {
 	struct img_reader rd = {.buf = buf, .len = len, .name = name, .page_shift = page_shift};
+	ProtobufCAllocator pa = {.alloc = pb_alloc, .free = pb_free, .allocator_data = &rd};
 	GuardHeadEntry *head = NULL;
 	int ret = -1;
 
-	if (check_magic(&rd) || read_head(&rd, &head))
+	if (check_magic(&rd) || check_framing(&rd) || read_head(&rd, &head))
 		goto out;
-	/*
-	 * Room for all ranges at once. Every range takes at least two bytes
-	 * of the image, which bounds what a hostile head can make us allocate.
-	 */
-	if (guard_ranges_reserve(&s->ranges, head->nr_ranges < len / 2 ? head->nr_ranges : len / 2))
+	rd.head = head;
+	/* Room for all ranges at once: check_head() bounded the count by @len */
+	if (guard_ranges_reserve(&s->ranges, head->nr_ranges)) {
+		pr_err("%s: entry 0: no memory for %" PRIu64 " ranges\n", name, head->nr_ranges);
 		goto out;
+	}
 	if (read_ranges(&rd, s))
 		goto out;
 
 	if (rd.nr_ranges != head->nr_ranges || rd.nr_pages != head->nr_pages) {
-		pr_err("%s: holds %" PRIu64 " ranges of %" PRIu64 " pages, its head says %" PRIu64 " of %" PRIu64 "\n",
+		pr_err("%s: entry 0: holds %" PRIu64 " ranges of %" PRIu64 " pages, its head says %" PRIu64
+		       " of %" PRIu64 "\n",
 		       name, rd.nr_ranges, rd.nr_pages, head->nr_ranges, head->nr_pages);
 		goto out;
 	}
+	s->pid = head->version >= GUARD_IMG_VERSION_PID ? (int)head->pid : 0;
 	ret = 0;
 out:
 	if (head)
-		guard_head_entry__free_unpacked(head, NULL);
+		guard_head_entry__free_unpacked(head, &pa);
 	if (ret)
 		guard_set_free(s);
 	return ret;
 }
 
+/* Returns 0, or -1 with errno set */
 static int write_all(int fd, const uint8_t *p, size_t len)
 {
 	while (len) {
 		ssize_t n = write(fd, p, len);
 
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return -1;
+		if (n == 0) {
+			/* No progress and no error: retrying would spin forever */
+			errno = EIO;
 			return -1;
 		}
 		p += n;
@@ -352,36 +451,96 @@ static int write_all(int fd, const uint8_t *p, size_t len)
 	return 0;
 }
 
+static const char *file_type(mode_t mode)
+{
+	switch (mode & S_IFMT) {
+	case S_IFLNK:
+		return "a symlink";
+	case S_IFIFO:
+		return "a FIFO";
+	case S_IFDIR:
+		return "a directory";
+	case S_IFSOCK:
+		return "a socket";
+	case S_IFCHR:
+	case S_IFBLK:
+		return "a device";
+	}
+	return "not a regular file";
+}
+
+/*
+ * Make room for a new @name: a regular file (an earlier dump's image) is
+ * replaced, anything else is refused rather than written through.
+ */
+static int clear_name(int dirfd, const char *name)
+{
+	struct stat st;
+
+	if (fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW)) {
+		if (errno == ENOENT)
+			return 0;
+		pr_perror("Can't stat %s", name);
+		return -1;
+	}
+	if (!S_ISREG(st.st_mode)) {
+		pr_err("%s exists and is %s: refusing to write the image through it\n", name, file_type(st.st_mode));
+		return -1;
+	}
+	if (unlinkat(dirfd, name, 0) && errno != ENOENT) {
+		pr_perror("Can't replace %s", name);
+		return -1;
+	}
+	return 0;
+}
+
+static int write_file(int dirfd, const char *name, const struct guard_buf *b)
+{
+	int fd;
+
+	if (clear_name(dirfd, name))
+		return -1;
+	/*
+	 * O_EXCL: whatever appeared under the name since is not ours to write
+	 * into. CRIU's own images are 0644 (CR_FD_PERM): a restore into a user
+	 * namespace reads them as a user that does not own them.
+	 */
+	fd = openat(dirfd, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
+	if (fd < 0) {
+		pr_perror("Can't create %s", name);
+		return -1;
+	}
+	if (write_all(fd, b->data, b->len)) {
+		pr_perror("Can't write %zu bytes to %s", b->len, name);
+		goto err;
+	}
+	if (close(fd)) {
+		fd = -1;
+		pr_perror("Can't close %s", name);
+		goto err;
+	}
+	return 0;
+err:
+	if (fd >= 0)
+		close(fd);
+	/* A partial image must not be mistaken for a whole one */
+	unlinkat(dirfd, name, 0);
+	return -1;
+}
+
 int guard_image_write(int dirfd, int vpid, const struct guard_set *s, unsigned int page_shift, size_t *bytes)
 {
 	struct guard_buf b = {};
 	char name[GUARD_IMG_NAME_MAX];
-	int fd, ret = -1;
+	int ret = -1;
 
 	guard_image_name(name, sizeof(name), vpid);
 	if (guard_image_encode(s, page_shift, &b)) {
 		pr_err("%s: out of memory encoding %zu ranges\n", name, s->ranges.nr);
 		goto out;
 	}
-
-	/*
-	 * CRIU's own images are 0644 (CR_FD_PERM): a restore into a user
-	 * namespace reads them as a user that does not own them.
-	 */
-	fd = openat(dirfd, name, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-	if (fd < 0) {
-		pr_perror("Can't create %s", name);
+	if (write_file(dirfd, name, &b))
 		goto out;
-	}
-	if (write_all(fd, b.data, b.len)) {
-		pr_perror("Can't write %s", name);
-		close(fd);
-		goto out;
-	}
-	if (close(fd)) {
-		pr_perror("Can't close %s", name);
-		goto out;
-	}
 	*bytes = b.len;
 	ret = 0;
 out:
@@ -389,28 +548,24 @@ out:
 	return ret;
 }
 
-static int read_file(int fd, const char *name, struct guard_buf *b)
+static int read_all(int fd, const char *name, size_t size, struct guard_buf *b)
 {
-	struct stat st;
 	ssize_t n;
 
-	if (fstat(fd, &st)) {
-		pr_perror("Can't stat %s", name);
+	if (!guard_buf_reserve(b, size ? size : 1)) {
+		pr_err("%s: no memory for its %zu bytes\n", name, size);
 		return -1;
 	}
-	if ((uint64_t)st.st_size > GUARD_IMG_MAX_SIZE) {
-		pr_err("%s: %lld bytes, more than the %lu an image may have\n", name, (long long)st.st_size,
-		       GUARD_IMG_MAX_SIZE);
-		return -1;
-	}
-	if (!guard_buf_reserve(b, st.st_size ? st.st_size : 1))
-		return -1;
-	while (b->len < (size_t)st.st_size) {
-		n = read(fd, b->data + b->len, st.st_size - b->len);
+	while (b->len < size) {
+		n = read(fd, b->data + b->len, size - b->len);
 		if (n < 0 && errno == EINTR)
 			continue;
-		if (n <= 0) {
+		if (n < 0) {
 			pr_perror("Can't read %s", name);
+			return -1;
+		}
+		if (n == 0) {
+			pr_err("%s: shrank to %zu bytes while being read (was %zu)\n", name, b->len, size);
 			return -1;
 		}
 		b->len += n;
@@ -418,24 +573,61 @@ static int read_file(int fd, const char *name, struct guard_buf *b)
 	return 0;
 }
 
+int guard_file_read(int dirfd, const char *name, size_t max, struct guard_buf *b)
+{
+	struct stat st;
+	int fd, ret = -1;
+
+	/* O_NONBLOCK: opening a FIFO must not wait for a writer */
+	fd = openat(dirfd, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+	if (fd < 0) {
+		if (errno == ENOENT)
+			return -ENOENT;
+		if (errno == ELOOP)
+			pr_err("%s is a symlink: refusing to read an image through it\n", name);
+		else
+			pr_perror("Can't open %s", name);
+		return -1;
+	}
+	if (fstat(fd, &st)) {
+		pr_perror("Can't stat %s", name);
+		goto out;
+	}
+	if (!S_ISREG(st.st_mode)) {
+		pr_err("%s is %s: refusing to read it as an image\n", name, file_type(st.st_mode));
+		goto out;
+	}
+	if ((uint64_t)st.st_size > max) {
+		pr_err("%s: %lld bytes, more than the %zu an image may have\n", name, (long long)st.st_size, max);
+		goto out;
+	}
+	ret = read_all(fd, name, st.st_size, b);
+out:
+	close(fd);
+	return ret;
+}
+
 int guard_image_read(int dirfd, int vpid, unsigned int page_shift, struct guard_set *s)
 {
 	struct guard_buf b = {};
 	char name[GUARD_IMG_NAME_MAX];
-	int fd, ret;
+	int ret;
 
 	guard_image_name(name, sizeof(name), vpid);
-	fd = openat(dirfd, name, O_RDONLY | O_CLOEXEC);
-	if (fd < 0) {
-		if (errno == ENOENT)
-			return -ENOENT;
-		pr_perror("Can't open %s", name);
-		return -1;
-	}
-	ret = read_file(fd, name, &b);
-	close(fd);
+	ret = guard_file_read(dirfd, name, GUARD_IMG_MAX_SIZE, &b);
 	if (!ret)
 		ret = guard_image_decode(b.data, b.len, name, page_shift, s);
 	guard_buf_free(&b);
-	return ret;
+	if (ret)
+		return ret;
+
+	/* An image copied from another task would restore the wrong guards */
+	if (s->pid && s->pid != vpid) {
+		pr_err("%s: entry 0: records pid %d, not %d: it belongs to another task\n", name, s->pid, vpid);
+		guard_set_free(s);
+		return -1;
+	}
+	if (!s->pid)
+		pr_info("%s: version 1 image, it records no pid to check\n", name);
+	return 0;
 }

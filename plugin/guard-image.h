@@ -12,17 +12,36 @@
 
 #include "guard-set.h"
 
-#define GUARD_IMG_NAME_FMT     "guard-regions-%d.img"
-#define GUARD_IMG_NAME_MAX     48
-#define GUARD_IMG_VERSION      1
+#define GUARD_IMG_NAME_FMT "guard-regions-%d.img"
+#define GUARD_IMG_NAME_MAX 48
+/*
+ * Format versions, bumped by one per change; readers take every version
+ * from GUARD_IMG_VERSION_MIN up (docs/image-format.md). 2: the head
+ * records the task's pid.
+ */
+#define GUARD_IMG_VERSION      2
+#define GUARD_IMG_VERSION_MIN  1
+#define GUARD_IMG_VERSION_PID  2
 #define GUARD_IMG_COMMON_MAGIC 0x54564319 /* CRIU's IMG_COMMON_MAGIC (Sarov) */
 #define GUARD_IMG_MAGIC	       0x56284712 /* Vologda */
 
 /* Ranges per protobuf entry: bounds the memory one entry takes to unpack */
 #define GUARD_IMG_RANGES_PER_ENTRY 65536
 
-/* Largest image we agree to read: 1M ranges take about 4 MiB */
-#define GUARD_IMG_MAX_SIZE (256UL << 20)
+/*
+ * Largest packed ranges entry: two fields of at most 11 bytes, the pages
+ * tag and length (6), 2 varints of at most 10 bytes per range. Anything
+ * larger is refused before it is unpacked.
+ */
+#define GUARD_IMG_ENTRY_MAX (2 * 11 + 6 + 2 * 10 * GUARD_IMG_RANGES_PER_ENTRY)
+
+/*
+ * Largest image we agree to read, and most ranges in one image: 16M
+ * ranges take 256 MiB decoded. A task with that many guards needs at
+ * least 64 GiB of address space for them and their gaps.
+ */
+#define GUARD_IMG_MAX_SIZE   (256UL << 20)
+#define GUARD_IMG_MAX_RANGES (1UL << 24)
 
 struct guard_buf {
 	uint8_t *data;
@@ -32,20 +51,37 @@ struct guard_buf {
 
 void guard_image_name(char *buf, size_t size, int vpid);
 
-/* Encode @s into @out (appending). */
+/* Encode @s into @out (appending); the head records s->pid. */
 int guard_image_encode(const struct guard_set *s, unsigned int page_shift, struct guard_buf *out);
 
 /*
- * Decode and check an image held in memory into @s. Anything malformed is
- * refused with a message that names @name and the entry.
+ * Decode and check an image held in memory into @s (s->pid is the pid it
+ * records, 0 for version 1). Anything malformed is refused with a message
+ * that names @name and the entry. Memory use is bounded by @len: about
+ * 16 bytes per range the head announces (at most @len / 2 of them) and
+ * one unpacked entry.
  */
 int guard_image_decode(const uint8_t *buf, size_t len, const char *name, unsigned int page_shift,
 		       struct guard_set *s);
 
-/* File I/O relative to CRIU's image directory @dirfd. */
+/*
+ * File I/O relative to CRIU's image directory @dirfd. The writer creates
+ * the file itself (O_EXCL, never through a symlink; it replaces only a
+ * regular file) and removes what it could not write whole.
+ */
 int guard_image_write(int dirfd, int vpid, const struct guard_set *s, unsigned int page_shift, size_t *bytes);
-/* Returns -ENOENT if the image does not exist. */
+/*
+ * Returns -ENOENT if the image does not exist. An image of version 2 or
+ * later must record @vpid.
+ */
 int guard_image_read(int dirfd, int vpid, unsigned int page_shift, struct guard_set *s);
+
+/*
+ * Read all of @name in @dirfd into @b: refuses a symlink or anything but a
+ * regular file (without blocking on a FIFO) and files above @max bytes.
+ * Returns -ENOENT if it does not exist.
+ */
+int guard_file_read(int dirfd, const char *name, size_t max, struct guard_buf *b);
 
 void guard_buf_free(struct guard_buf *b);
 

@@ -18,6 +18,7 @@
 #include "guard-image.h"
 #include "guard-log.h"
 #include "guard-madvise.h"
+#include "guard-pagemap.h"
 #include "guard-plugin.h"
 #include "guard-probe.h"
 #include "guard-restore.h"
@@ -27,7 +28,10 @@ static bool restore_enabled;
 
 int guard_restore_init(void)
 {
-	/* A dump that recorded no guards did not list us: stay out of the way */
+	/*
+	 * A dump that recorded no guards did not list us: stay out of the way,
+	 * but check that its images agree (guard_restore_unlisted()).
+	 */
 	restore_enabled = check_and_remove_inventory_plugin(GUARD_PLUGIN_NAME, sizeof(GUARD_PLUGIN_NAME) - 1);
 	if (!restore_enabled) {
 		pr_info("not listed in the inventory: the dump recorded no guards\n");
@@ -301,7 +305,35 @@ static int load_image(struct task_restore *tr)
 	tr->vma_group = malloc(sizeof(*tr->vma_group) * (tr->nr_vmas ? tr->nr_vmas : 1));
 	if (!tr->vma_group)
 		return -1;
-	return guard_validate(tr->img, &tr->set, tr->vmas, tr->nr_vmas, tr->vma_group);
+	if (guard_validate(tr->img, &tr->set, tr->vmas, tr->nr_vmas, tr->vma_group))
+		return -1;
+	return guard_pagemap_check(criu_get_image_dir(), tr->vpid, guard_page_shift(), tr->img, &tr->set);
+}
+
+/*
+ * Not in the inventory, so the dump found no guards and every image it
+ * wrote is empty. An image that holds guards means the inventory was
+ * changed: refuse rather than drop them.
+ */
+static int guard_restore_unlisted(int vpid)
+{
+	struct guard_set s = {};
+	char img[GUARD_IMG_NAME_MAX];
+	int ret = guard_image_read(criu_get_image_dir(), vpid, guard_page_shift(), &s);
+
+	if (ret == -ENOENT)
+		return -ENOTSUP;
+	if (ret)
+		return -1;
+	if (s.ranges.nr) {
+		guard_image_name(img, sizeof(img), vpid);
+		pr_err("%s: holds %zu guard ranges, but inventory.img does not list plugin \"%s\": refusing to "
+		       "restore without them\n",
+		       img, s.ranges.nr, GUARD_PLUGIN_NAME);
+		ret = -1;
+	}
+	guard_set_free(&s);
+	return ret ? -1 : -ENOTSUP;
 }
 
 int guard_restore_task(int vpid, const struct cr_plugin_rst_vma *vmas, unsigned int nr_vmas,
@@ -313,7 +345,7 @@ int guard_restore_task(int vpid, const struct cr_plugin_rst_vma *vmas, unsigned 
 	int ret;
 
 	if (!restore_enabled)
-		return -ENOTSUP;
+		return guard_restore_unlisted(vpid);
 
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	guard_image_name(tr.img, sizeof(tr.img), vpid);

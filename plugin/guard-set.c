@@ -45,10 +45,47 @@ void guard_set_end_vma(struct guard_set *s)
 		s->nr_groups--;
 }
 
+int guard_set_begin_entry(struct guard_set *s)
+{
+	size_t *e;
+
+	if (s->nr_entries == s->cap_entries) {
+		size_t cap = s->cap_entries ? s->cap_entries * 2 : 16;
+
+		e = realloc(s->entry_first, cap * sizeof(*e));
+		if (!e)
+			return -ENOMEM;
+		s->entry_first = e;
+		s->cap_entries = cap;
+	}
+	s->entry_first[s->nr_entries++] = s->ranges.nr;
+	return 0;
+}
+
+unsigned int guard_set_entry_of(const struct guard_set *s, size_t i)
+{
+	size_t lo = 0, hi = s->nr_entries;
+
+	/* The last entry whose first range is at or before @i */
+	while (lo < hi) {
+		size_t mid = (lo + hi) / 2;
+
+		if (s->entry_first[mid] <= i)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
 void guard_set_free(struct guard_set *s)
 {
 	guard_ranges_free(&s->ranges);
 	free(s->groups);
+	free(s->entry_first);
 	s->groups = NULL;
+	s->entry_first = NULL;
 	s->nr_groups = s->cap_groups = 0;
+	s->nr_entries = s->cap_entries = 0;
+	s->pid = 0;
 }

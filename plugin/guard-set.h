@@ -19,6 +19,15 @@ struct guard_set {
 	struct guard_group *groups;
 	size_t nr_groups;
 	size_t cap_groups;
+	int pid; /* the task's vpid, as its image records it (0: not recorded) */
+	/*
+	 * Where the ranges came from, for messages: entry_first[i] is the
+	 * index of the first range read from image entry i + 1 (filled by the
+	 * image decoder only).
+	 */
+	size_t *entry_first;
+	size_t nr_entries;
+	size_t cap_entries;
 };
 
 /* Start collecting ranges of the VMA that begins at @vma_start. */
@@ -29,6 +38,12 @@ int guard_set_add(struct guard_set *s, uint64_t start, uint64_t end);
 
 /* Drop the current VMA if it got no ranges. */
 void guard_set_end_vma(struct guard_set *s);
+
+/* Record that image entry nr_entries + 1 starts at the next range. */
+int guard_set_begin_entry(struct guard_set *s);
+
+/* The image entry range @i was read from (1 ...), or 0 if unknown. */
+unsigned int guard_set_entry_of(const struct guard_set *s, size_t i);
 
 void guard_set_free(struct guard_set *s);
 

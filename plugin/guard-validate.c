@@ -19,17 +19,17 @@ static int check_group(const char *img, const struct guard_set *s, const struct 
 	size_t i;
 
 	if (!vma_takes_guards(v)) {
-		pr_err("%s: the VMA at %#" PRIx64 " cannot hold guards (kind %u, attrs %#x)\n", img, v->vma.start,
-		       v->vma.kind, v->vma.attrs);
+		pr_err("%s: entry %u: the VMA at %#" PRIx64 " cannot hold guards (kind %u, attrs %#x)\n", img,
+		       guard_set_entry_of(s, g->first), v->vma.start, v->vma.kind, v->vma.attrs);
 		return -1;
 	}
 	for (i = g->first; i < g->first + g->nr; i++) {
 		const struct guard_range *r = &s->ranges.r[i];
 
 		if (r->start < v->vma.start || r->end > v->vma.end) {
-			pr_err("%s: range %zu (%#" PRIx64 "-%#" PRIx64 ") lies outside of its VMA %#" PRIx64
+			pr_err("%s: entry %u: range %zu (%#" PRIx64 "-%#" PRIx64 ") lies outside of its VMA %#" PRIx64
 			       "-%#" PRIx64 "\n",
-			       img, i, r->start, r->end, v->vma.start, v->vma.end);
+			       img, guard_set_entry_of(s, i), i, r->start, r->end, v->vma.start, v->vma.end);
 			return -1;
 		}
 	}
@@ -52,12 +52,13 @@ int guard_validate(const char *img, const struct guard_set *s, const struct cr_p
 		while (v < nr_vmas && vmas[v].vma.start < grp->vma_start)
 			v++;
 		if (v == nr_vmas || vmas[v].vma.start != grp->vma_start) {
-			pr_err("%s: guards for a VMA at %#" PRIx64 ", but the task has no VMA starting there\n", img,
-			       grp->vma_start);
+			pr_err("%s: entry %u: guards for a VMA at %#" PRIx64 ", but the task has no VMA starting there\n",
+			       img, guard_set_entry_of(s, grp->first), grp->vma_start);
 			return -1;
 		}
 		if (vma_group[v] != SIZE_MAX) {
-			pr_err("%s: the VMA at %#" PRIx64 " has two groups of guards\n", img, grp->vma_start);
+			pr_err("%s: entry %u: the VMA at %#" PRIx64 " has two groups of guards\n", img,
+			       guard_set_entry_of(s, grp->first), grp->vma_start);
 			return -1;
 		}
 		if (check_group(img, s, grp, &vmas[v]))

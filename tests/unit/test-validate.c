@@ -27,6 +27,7 @@ static int check(struct cr_plugin_rst_vma *vmas, unsigned int nr, uint64_t vma_s
 	int ret;
 
 	guard_set_begin_vma(&s, vma_start);
+	guard_set_begin_entry(&s);
 	guard_set_add(&s, start, end);
 	unit_log_clear();
 	ret = guard_validate("guard-regions-9.img", &s, vmas, nr, groups);
@@ -45,10 +46,10 @@ int main(void)
 
 	UNIT_CHECK(!check(vmas, 3, P(20), P(21), P(23), groups) && groups[1] == 0 && groups[0] == SIZE_MAX,
 		   "ranges_inside_their_vma_are_accepted");
-	UNIT_CHECK(check(vmas, 3, P(12), P(12), P(13), groups) && unit_log_has("guard-regions-9.img") &&
+	UNIT_CHECK(check(vmas, 3, P(12), P(12), P(13), groups) && unit_log_has("guard-regions-9.img: entry 1:") &&
 			   unit_log_has("no VMA starting there"),
 		   "group_for_a_vma_the_task_lacks_is_refused");
-	UNIT_CHECK(check(vmas, 3, P(10), P(19), P(21), groups) && unit_log_has("outside of its VMA"),
+	UNIT_CHECK(check(vmas, 3, P(10), P(19), P(21), groups) && unit_log_has("entry 1: range 0") && unit_log_has("outside of its VMA"),
 		   "range_crossing_the_end_of_its_vma_is_refused");
 	UNIT_CHECK(check(vmas, 3, P(40), P(40), P(41), groups) && unit_log_has("cannot hold guards"),
 		   "guards_in_a_kernel_managed_vma_are_refused");
