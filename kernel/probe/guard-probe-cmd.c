@@ -6,7 +6,6 @@
  * Exit status: 0 when every probe ran, 1 when a probe could not run.
  */
 #include <stdio.h>
-#include <stdlib.h>
 #include <sys/utsname.h>
 
 #include "guard-probe.h"
@@ -30,9 +29,6 @@ int main(void)
 
 	printf("criu-guard kernel probe\n");
 	print_kernel();
-	if (getenv(GUARD_PROBE_DISABLE_ENV))
-		printf("note: %s=%s reports these features as missing\n",
-		       GUARD_PROBE_DISABLE_ENV, getenv(GUARD_PROBE_DISABLE_ENV));
 	printf("\n%-22s %-6s %s\n", "feature", "result", "description");
 
 	for (i = 0; i < GUARD_FEAT_NR; i++) {

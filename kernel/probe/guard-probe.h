@@ -32,11 +32,16 @@ enum guard_probe_result {
 
 /*
  * Environment variable listing feature names (comma separated, or "all")
- * that guard_probe() reports as missing, to test fallbacks.
+ * that guard_probe() reports as missing, to test fallbacks. Read only by
+ * test builds (GUARD_PROBE_TESTING): never by the shipped plugin.
  */
 #define GUARD_PROBE_DISABLE_ENV "CRIU_GUARD_PROBE_DISABLE"
 
-/* Probe (once) and return whether the running kernel has @feat. */
+/*
+ * Probe (once) and return whether the running kernel has @feat. A build
+ * without GUARD_PROBE_EXTRA (the plugin's) answers GUARD_PROBE_ERROR for
+ * the features whose probes it leaves out (see guard-probe.c).
+ */
 enum guard_probe_result guard_probe(enum guard_feature feat);
 
 /* Short stable name of @feat, e.g. "madv_guard". */
@@ -47,7 +52,7 @@ const char *guard_feature_desc(enum guard_feature feat);
 
 /*
  * Forget every cached result so that the next guard_probe() probes the
- * kernel again. Meant for tests of the probe itself.
+ * kernel again. For tests of the probe itself: test builds only.
  */
 void guard_probe_forget(void);
 
