@@ -19,7 +19,6 @@ int guard_scanner_open(struct guard_scanner *sc, int pid)
 	else
 		snprintf(path, sizeof(path), "/proc/self/pagemap");
 
-	sc->ioctls = 0;
 	sc->vec_len = GUARD_SCAN_VEC_LEN;
 	sc->vec = malloc(sc->vec_len * sizeof(*sc->vec));
 	if (!sc->vec)
@@ -62,7 +61,6 @@ int guard_scan(struct guard_scanner *sc, uint64_t start, uint64_t end, guard_sca
 
 	while (scan.start < end) {
 		n = ioctl(sc->pagemap_fd, PAGEMAP_SCAN, &scan);
-		sc->ioctls++;
 		if (n < 0) {
 			if (errno == EINTR)
 				continue;

@@ -14,7 +14,6 @@ struct guard_scanner {
 	int pagemap_fd;
 	struct page_region *vec;
 	size_t vec_len;
-	uint64_t ioctls; /* PAGEMAP_SCAN calls made, for the log */
 };
 
 typedef int (*guard_scan_cb)(void *arg, uint64_t start, uint64_t end);
