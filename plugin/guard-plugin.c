@@ -42,8 +42,14 @@ static int guard_plugin_init(int stage)
 	return 0;
 }
 
+/*
+ * The only state that outlives a hook is the guard set a restoring task
+ * keeps for the children it forks (guard-restore.c). Tasks that become the
+ * restored program drop it with criu's memory; criu itself frees it here.
+ */
 static void guard_plugin_exit(int stage, int ret)
 {
+	guard_restore_fini();
 }
 
 CR_PLUGIN_REGISTER(GUARD_PLUGIN_NAME, guard_plugin_init, guard_plugin_exit)

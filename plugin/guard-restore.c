@@ -118,6 +118,13 @@ static bool parent_ranges(uint64_t vma_start, struct guard_ranges *out)
 	return true;
 }
 
+/* Called from the plugin's exit: drop what was kept for the children */
+void guard_restore_fini(void)
+{
+	guard_set_free(&handed_down);
+	handed_down_by = 0;
+}
+
 /* Keep @tr's guards for the children, or nothing if none can inherit them */
 static void hand_down(struct task_restore *tr, bool installed)
 {

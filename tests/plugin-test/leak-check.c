@@ -1,0 +1,156 @@
+// SPDX-License-Identifier: MIT
+/*
+ * plugin-leak-check: drive the shipped plugin's hooks in one process, as
+ * criu would, so that valgrind can tell whether its exit frees all it kept.
+ *
+ *   plugin-leak-check PLUGIN_SO [--skip-exit]
+ *
+ * A real criu cannot run under valgrind to the end of a restore (the
+ * restored tasks become the dumped program), so this stands in for criu:
+ * it provides the four functions the plugin imports, dumps a guarded VMA
+ * of its own with DUMP_VMAS, removes the guards, and restores them with
+ * RESTORE_VMAS as if the VMA were premapped. The restore keeps the guard
+ * set for the children a task forks next; the plugin's exit must free it.
+ * --skip-exit leaves the exit out, to show that the check sees the set.
+ */
+#include <dlfcn.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include "criu-plugin.h"
+#include "guard-procfs.h"
+#include "guard-uapi.h"
+
+#define NR_PAGES 16
+
+static int image_dir = -1;
+
+/* What criu exports to plugins */
+int criu_get_image_dir(void)
+{
+	return image_dir;
+}
+
+int add_inventory_plugin(const char *name)
+{
+	return 0;
+}
+
+bool check_and_remove_inventory_plugin(const char *name, size_t n)
+{
+	return true;
+}
+
+void print_on_level(unsigned int loglevel, const char *format, ...)
+{
+	va_list ap;
+
+	va_start(ap, format);
+	vfprintf(stderr, format, ap);
+	va_end(ap);
+}
+
+static int fail(const char *what)
+{
+	fprintf(stderr, "plugin-leak-check: %s\n", what);
+	return 1;
+}
+
+/* Private anonymous, fenced so that it merges with nothing; guards on 2, 5-6, 10 */
+static char *map_guarded(size_t ps)
+{
+	char *p = mmap(NULL, (NR_PAGES + 2) * ps, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+
+	if (p == MAP_FAILED || mprotect(p + ps, NR_PAGES * ps, PROT_READ | PROT_WRITE))
+		return NULL;
+	p += ps;
+	memset(p, 1, NR_PAGES * ps);
+	if (madvise(p + 2 * ps, ps, MADV_GUARD_INSTALL) || madvise(p + 5 * ps, 2 * ps, MADV_GUARD_INSTALL) ||
+	    madvise(p + 10 * ps, ps, MADV_GUARD_INSTALL))
+		return NULL;
+	return p;
+}
+
+static bool is_guard(char *addr)
+{
+	uint64_t e = 0;
+	int fd = open("/proc/self/pagemap", O_RDONLY);
+
+	if (fd >= 0)
+		guard_pagemap_entry(fd, (unsigned long)addr, &e);
+	close(fd);
+	return e & PM_ENTRY_GUARD_REGION;
+}
+
+static int run(cr_plugin_desc_t *d, char *p, size_t ps, bool skip_exit)
+{
+	struct cr_plugin_rst_vma rst = {};
+	struct cr_plugin_guard_range *late = NULL;
+	unsigned int nr_late = 0;
+	int ret;
+
+	rst.vma.start = (uintptr_t)p;
+	rst.vma.end = (uintptr_t)p + NR_PAGES * ps;
+	rst.vma.kind = CR_PLUGIN_VMA_ANON_PRIVATE;
+	rst.vma.attrs = CR_PLUGIN_VMA_MAYBE_GUARD;
+	rst.premapped = rst.vma.start;
+
+	if (d->init(CR_PLUGIN_STAGE__DUMP))
+		return fail("init(DUMP) failed");
+	ret = ((CR_PLUGIN_HOOK__DUMP_VMAS_t *)d->hooks[CR_PLUGIN_HOOK__DUMP_VMAS])(getpid(), 1, &rst.vma, 1);
+	d->exit(CR_PLUGIN_STAGE__DUMP, ret);
+	if (ret)
+		return fail("DUMP_VMAS failed");
+
+	if (madvise(p, NR_PAGES * ps, MADV_GUARD_REMOVE) || is_guard(p + 2 * ps))
+		return fail("can't remove the guards");
+
+	if (d->init(CR_PLUGIN_STAGE__RESTORE))
+		return fail("init(RESTORE) failed");
+	ret = ((CR_PLUGIN_HOOK__RESTORE_VMAS_t *)d->hooks[CR_PLUGIN_HOOK__RESTORE_VMAS])(1, &rst, 1, &late, &nr_late);
+	free(late);
+	if (ret)
+		return fail("RESTORE_VMAS failed");
+	if (!is_guard(p + 2 * ps) || !is_guard(p + 6 * ps) || !is_guard(p + 10 * ps) || is_guard(p + 3 * ps))
+		return fail("RESTORE_VMAS did not put the guards back");
+	if (!skip_exit)
+		d->exit(CR_PLUGIN_STAGE__RESTORE, 0);
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	char dir[] = "/tmp/plugin-leak-check.XXXXXX", img[64];
+	size_t ps = sysconf(_SC_PAGESIZE);
+	cr_plugin_desc_t *d;
+	void *h;
+	char *p;
+	int ret;
+
+	if (argc < 2)
+		return fail("usage: plugin-leak-check PLUGIN_SO [--skip-exit]");
+	/* Not closed: valgrind names the plugin's frames only while it is loaded */
+	h = dlopen(argv[1], RTLD_NOW);
+	d = h ? dlsym(h, "CR_PLUGIN_DESC") : NULL;
+	if (!d)
+		return fail(dlerror());
+	p = map_guarded(ps);
+	if (!p)
+		return fail("can't map guarded memory");
+	if (!mkdtemp(dir) || (image_dir = open(dir, O_RDONLY | O_DIRECTORY)) < 0)
+		return fail("can't make an image directory");
+
+	ret = run(d, p, ps, argc > 2 && !strcmp(argv[2], "--skip-exit"));
+
+	snprintf(img, sizeof(img), "guard-regions-%d.img", 1);
+	unlinkat(image_dir, img, 0);
+	close(image_dir);
+	rmdir(dir);
+	return ret;
+}
