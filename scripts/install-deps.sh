@@ -19,6 +19,8 @@ packages=(
 	libbsd-dev libcap-dev libgnutls28-dev libnet1-dev libnftables-dev
 	libnl-3-dev libnl-route-3-dev uuid-dev libaio-dev
 	asciidoc-base xmlto iptables gnuplot-nox
+	# tests: valgrind (plugin-exit-frees); nm and strings (binutils) check the shipped .so
+	valgrind binutils
 	# the containers suite: runtimes, a static rootfs, a second "host"
 	runc podman containerd lxc busybox-static iproute2 mmdebstrap
 	# what `apt install podman` pulls in with its recommends (runc
