@@ -1,0 +1,239 @@
+# shellcheck shell=bash
+# Shared steps of the containers suite (sourced by each flow's script).
+#
+# Every flow drives the *installed* criu-guard (meson install), configured
+# the way users configure it: no --libdir, no CRIU_LIBS_DIR, the runtimes
+# find criu on PATH. Every wait is bounded (timeout), and whatever a flow
+# creates (containers, namespaces, veths, sysctls) is undone by its EXIT
+# trap, also on failure.
+#
+# Environment from tests/containers/meson.build: CT_SRC (source root),
+# CT_BUILD (build root), CT_CRIU / CT_PLUGIN_DIR (installed paths),
+# CT_SERVICE (the static guard workload), CT_STOCK_CRIU (optional: run the
+# flow with that criu instead, for timings; then failures are expected).
+set -euo pipefail
+
+CT_NAME=${CT_NAME:-containers-$(basename "$0" .sh)}
+CT_T0=$(date +%s%N)
+CT_PORT=${CT_PORT:-17400}
+CT_TIMEOUT=${CT_TIMEOUT:-60}
+ct_undo=()
+
+ct_log()
+{
+	printf '# [%5.1fs] %s\n' "$(($(date +%s%N) - CT_T0))e-9" "$*" >&2
+}
+
+ct_fail()
+{
+	echo "FAIL: $*" >&2
+	exit 1
+}
+
+ct_skip()
+{
+	echo "SKIP: $*" >&2
+	exit 77
+}
+
+# ct_defer CMD...: run CMD at exit (last deferred first), even on failure
+ct_defer()
+{
+	ct_undo+=("$(printf '%q ' "$@")")
+}
+
+ct_cleanup()
+{
+	local rc=$? i
+
+	trap - EXIT
+	for ((i = ${#ct_undo[@]} - 1; i >= 0; i--)); do
+		eval "${ct_undo[i]}" >/dev/null 2>&1 || true
+	done
+	if [ $rc -ne 0 ] && [ $rc -ne 77 ] && [ -n "${CT_WORK:-}" ]; then
+		ct_show_logs
+		echo "# work directory kept: $CT_WORK" >&2
+	elif [ -n "${CT_WORK:-}" ] && [ -z "${CT_KEEP:-}" ]; then
+		rm -rf "$CT_WORK"
+	fi
+	ct_log "done (exit $rc)"
+	exit $rc
+}
+
+ct_show_logs()
+{
+	local f
+
+	for f in $(find "$CT_WORK" -name '*.log' -size +0 2>/dev/null | head -n 8); do
+		echo "# --- tail of $f" >&2
+		tail -n 15 "$f" | sed 's/^/#   /' >&2
+	done
+}
+
+# ct_run SECONDS CMD...: run CMD bounded by a timeout, logging it
+ct_run()
+{
+	local t=$1 rc=0
+
+	shift
+	ct_log "\$ $*"
+	timeout --kill-after=10 "$t" "$@" || rc=$?
+	[ $rc -ne 124 ] && [ $rc -ne 137 ] || echo "# timed out after ${t}s: $*" >&2
+	return $rc
+}
+
+# ct_wait SECONDS WHAT CMD...: poll CMD until it succeeds
+ct_wait()
+{
+	local t=$1 what=$2 end
+
+	shift 2
+	end=$(($(date +%s) + t))
+	until "$@" >/dev/null 2>&1; do
+		[ "$(date +%s)" -lt "$end" ] || ct_fail "timed out after ${t}s waiting for $what"
+		sleep 0.2
+	done
+}
+
+# ct_init "$@": root; run the flow under a reaping subreaper; the work
+# directory and the cleanup trap
+ct_init()
+{
+	[ "$(id -u)" = 0 ] || ct_skip "needs root"
+	if [ -z "${CT_REAPED:-}" ]; then
+		export CT_REAPED=1
+		exec "$CT_SERVICE" reap bash "$0" "$@"
+	fi
+	trap ct_cleanup EXIT
+	CT_WORK=$(mktemp -d "/var/tmp/criu-guard-$CT_NAME.XXXXXX")
+	ct_log "work directory $CT_WORK"
+}
+
+# The installed criu-guard, the same as this build tree's: the flows test
+# what meson install put on the machine.
+ct_require_installed()
+{
+	[ -n "${CT_STOCK_CRIU:-}" ] && return 0
+	[ -x "$CT_CRIU" ] || ct_skip "$CT_CRIU not installed: run meson install -C $CT_BUILD"
+	cmp -s "$CT_CRIU" "$CT_BUILD/criu/criu" ||
+		ct_skip "$CT_CRIU differs from $CT_BUILD/criu/criu: run meson install -C $CT_BUILD"
+	cmp -s "$CT_PLUGIN_DIR/guard_plugin.so" "$CT_BUILD/plugin/guard_plugin.so" ||
+		ct_skip "$CT_PLUGIN_DIR/guard_plugin.so differs from the build's: run meson install -C $CT_BUILD"
+	[ "$(command -v criu)" = "$CT_CRIU" ] ||
+		ct_fail "the first criu on PATH is $(command -v criu), not $CT_CRIU (PATH=$PATH)"
+}
+
+ct_require()
+{
+	local c
+
+	for c in "$@"; do
+		command -v "$c" >/dev/null || ct_skip "$c is not installed (scripts/install-deps.sh installs it)"
+	done
+}
+
+# ct_rootfs DIR: busybox-static and the guard workload, enough for a
+# container (or a stand-in for a real program: busybox httpd)
+ct_rootfs()
+{
+	local dir=$1
+
+	mkdir -p "$dir"/{bin,proc,sys,dev,tmp,www,etc}
+	cp /bin/busybox "$dir/bin/busybox"
+	chroot "$dir" /bin/busybox --install -s /bin
+	cp "$CT_SERVICE" "$dir/bin/guard-service"
+	echo "criu-guard $CT_NAME" >"$dir/www/index.html"
+	echo "root:x:0:0:root:/:/bin/sh" >"$dir/etc/passwd"
+}
+
+# ct_netns NAME: a named network namespace (/run/netns/NAME) with lo up,
+# deleted at exit. Containers join it by path, as CNI networks do: runc then
+# tells CRIU it is external, and the restored container joins it again.
+ct_netns()
+{
+	ip netns add "$1"
+	ct_defer ip netns delete "$1"
+	ip -n "$1" link set lo up
+}
+
+# ct_json FILE PY...: edit a JSON file (c is its content) with Debian's python3
+ct_json()
+{
+	local f=$1
+
+	shift
+	/usr/bin/python3 - "$f" "$@" <<-'PY'
+		import json, sys
+		f = sys.argv[1]
+		c = json.load(open(f))
+		for stmt in sys.argv[2:]:
+		    exec(stmt)
+		json.dump(c, open(f, "w"), indent=2)
+	PY
+}
+
+# The container's command: a real server (busybox httpd on 8080) and the
+# guard workload as PID 1 (it reaps).
+CT_INIT_CMD="httpd -p 127.0.0.1:8080 -h /www && exec guard-service serve $CT_PORT"
+
+# ct_ask NETNS_PID: the guard workload's answer, from inside its network
+# namespace; fails unless it starts with "ok"
+ct_ask()
+{
+	timeout 30 nsenter --net="/proc/$1/ns/net" "$CT_SERVICE" ask "$CT_PORT"
+}
+
+# ct_http NETNS_PID: the web server's page
+ct_http()
+{
+	timeout 30 nsenter --net="/proc/$1/ns/net" busybox wget -q -O - http://127.0.0.1:8080/
+}
+
+# ct_service_ok NETNS_PID: both services answer, the guard check passes
+ct_service_ok()
+{
+	local pid=$1 out
+
+	out=$(ct_ask "$pid") || ct_fail "guard workload: ${out:-no answer}"
+	ct_log "guard workload: $out"
+	out=$(ct_http "$pid") || ct_fail "httpd does not answer"
+	[ "$out" = "criu-guard $CT_NAME" ] || ct_fail "httpd answered '$out'"
+	ct_log "httpd: $out"
+}
+
+# ct_guards PID: every guard range of every process in PID's PID namespace,
+# keyed by the PID inside it: "NSPID START-END" lines, sorted
+ct_guards()
+{
+	local ns p nspid
+
+	ns=$(readlink "/proc/$1/ns/pid")
+	for p in /proc/[0-9]*; do
+		[ "$(readlink "$p/ns/pid" 2>/dev/null)" = "$ns" ] || continue
+		nspid=$(awk '/^NSpid:/ {print $NF}' "$p/status" 2>/dev/null) || continue
+		[ -n "$nspid" ] || continue
+		"$CT_SERVICE" scan "${p#/proc/}" 2>/dev/null | sed "s/^/$nspid /"
+	done | sort
+}
+
+# ct_same_guards BEFORE_FILE PID: the restored tree has exactly the guards
+# the dumped one had
+ct_same_guards()
+{
+	ct_guards "$2" >"$1.after"
+	[ -s "$1" ] || ct_fail "no guards recorded before the dump"
+	if ! diff -u "$1" "$1.after" >&2; then
+		ct_fail "the restored tree's guards differ from the dumped tree's"
+	fi
+	ct_log "guards exact: $(wc -l <"$1") ranges in $(cut -d' ' -f1 "$1" | sort -u | wc -l) processes"
+}
+
+# ct_guard_images DIR: the dump wrote the plugin's images
+ct_guard_images()
+{
+	local n
+
+	n=$(find "$1" -name 'guard-regions-*.img' | wc -l)
+	[ "$n" -gt 0 ] || ct_fail "no guard-regions-*.img in $1"
+	ct_log "$n guard images in $1"
+}

@@ -1,0 +1,46 @@
+#!/bin/bash
+# runc checkpoint / restore of a container whose init holds guards in a
+# locked VMA. runc runs the first criu on PATH: the installed criu-guard
+# (docs/containers.md, "runc").
+. "$(dirname "$0")/lib.sh"
+
+ct_init "$@"
+ct_require runc nsenter
+ct_require_installed
+
+# ct_runc_bundle DIR NETNS: an OCI bundle (runc spec) around ct_rootfs, in
+# the network namespace /run/netns/NETNS
+ct_runc_bundle()
+{
+	local dir=$1 netns=$2
+
+	ct_rootfs "$dir/rootfs"
+	(cd "$dir" && runc spec)
+	# no terminal; the container's command; its network
+	ct_json "$dir/config.json" "c['process']['terminal'] = False" \
+		"c['process']['args'] = ['sh', '-c', '$CT_INIT_CMD']" \
+		"[n.update(path='/run/netns/$netns') for n in c['linux']['namespaces'] if n['type'] == 'network']"
+}
+
+id=$CT_NAME-$$
+bundle=$CT_WORK/bundle
+ct_netns "$id"
+ct_runc_bundle "$bundle" "$id"
+
+ct_defer runc delete -f "$id"
+# stdio are pipes: runc hands them back to the restored container
+ct_run 30 runc run -d -b "$bundle" "$id" </dev/null > >(cat >"$CT_WORK/container.log") 2>&1
+pid=$(runc state "$id" | sed -n 's/.*"pid": \([0-9]*\).*/\1/p')
+ct_wait 20 "the guard workload to listen" ct_ask "$pid"
+ct_service_ok "$pid"
+ct_guards "$pid" >"$CT_WORK/guards"
+
+ct_run "$CT_TIMEOUT" runc checkpoint --image-path "$CT_WORK/images" --work-path "$CT_WORK/work" "$id" ||
+	ct_fail "runc checkpoint failed"
+ct_guard_images "$CT_WORK/images"
+ct_run "$CT_TIMEOUT" runc restore -d --image-path "$CT_WORK/images" --work-path "$CT_WORK/work" \
+	-b "$bundle" "$id" </dev/null > >(cat >>"$CT_WORK/container.log") 2>&1 ||
+	ct_fail "runc restore failed"
+pid=$(runc state "$id" | sed -n 's/.*"pid": \([0-9]*\).*/\1/p')
+ct_service_ok "$pid"
+ct_same_guards "$CT_WORK/guards" "$pid"
