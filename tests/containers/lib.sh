@@ -156,6 +156,29 @@ ct_netns()
 	ip -n "$1" link set lo up
 }
 
+# ct_podman_setup: podman's configuration for checkpointing, as a
+# containers.conf drop-in (removed at exit): the runtime is runc (Debian's
+# crun cannot checkpoint), and, on a machine whose bounding set lacks
+# CAP_SYS_RESOURCE (this one), explicit default ulimits, since runc cannot
+# raise the container's limits to the host's there and the restore fails.
+CT_PODMAN_CONF=/etc/containers/containers.conf.d/containers-criu-guard-test.conf
+ct_podman_setup()
+{
+	local bnd
+
+	bnd=$(awk '/^CapBnd:/ {print $2}' /proc/self/status)
+	mkdir -p "$(dirname "$CT_PODMAN_CONF")"
+	ct_defer rm -f "$CT_PODMAN_CONF"
+	{
+		echo '[engine]'
+		echo 'runtime = "runc"'
+		if ((((0x$bnd >> 24) & 1) == 0)); then
+			echo '[containers]'
+			echo 'default_ulimits = ["nofile=1024:1024", "nproc=4096:4096"]'
+		fi
+	} >"$CT_PODMAN_CONF"
+}
+
 # ct_json FILE PY...: edit a JSON file (c is its content) with Debian's python3
 ct_json()
 {
@@ -189,30 +212,44 @@ ct_http()
 	timeout 30 nsenter --net="/proc/$1/ns/net" busybox wget -q -O - http://127.0.0.1:8080/
 }
 
-# ct_service_ok NETNS_PID: both services answer, the guard check passes
+# ct_guard_ok NETNS_PID: the guard workload answers and its check passes
+ct_guard_ok()
+{
+	local out
+
+	out=$(ct_ask "$1") || ct_fail "guard workload: ${out:-no answer}"
+	ct_log "guard workload: $out"
+}
+
+# ct_service_ok NETNS_PID: both services of a container answer, the guard
+# check passes
 ct_service_ok()
 {
 	local pid=$1 out
 
-	out=$(ct_ask "$pid") || ct_fail "guard workload: ${out:-no answer}"
-	ct_log "guard workload: $out"
+	ct_guard_ok "$pid"
 	out=$(ct_http "$pid") || ct_fail "httpd does not answer"
 	[ "$out" = "criu-guard $CT_NAME" ] || ct_fail "httpd answered '$out'"
 	ct_log "httpd: $out"
 }
 
-# ct_guards PID: every guard range of every process in PID's PID namespace,
-# keyed by the PID inside it: "NSPID START-END" lines, sorted
+# ct_guards PID: every guard range of every process of PID's tree, keyed by
+# the PID inside its PID namespace: "NSPID START-END" lines, sorted. The
+# tree is PID's PID namespace when it has its own (a container), else its
+# session (a bare tree started with setsid).
 ct_guards()
 {
-	local ns p nspid
+	local ns sid p nspid
 
 	ns=$(readlink "/proc/$1/ns/pid")
+	sid=
+	[ "$ns" != "$(readlink /proc/self/ns/pid)" ] || sid=$(awk '{print $6}' "/proc/$1/stat")
 	for p in /proc/[0-9]*; do
 		[ "$(readlink "$p/ns/pid" 2>/dev/null)" = "$ns" ] || continue
+		[ -z "$sid" ] || [ "$(awk '{print $6}' "$p/stat" 2>/dev/null)" = "$sid" ] || continue
 		nspid=$(awk '/^NSpid:/ {print $NF}' "$p/status" 2>/dev/null) || continue
 		[ -n "$nspid" ] || continue
-		"$CT_SERVICE" scan "${p#/proc/}" 2>/dev/null | sed "s/^/$nspid /"
+		"$CT_SERVICE" scan "${p#/proc/}" 2>/dev/null | sed "s/^/$nspid /" || true
 	done | sort
 }
 
@@ -226,6 +263,23 @@ ct_same_guards()
 		ct_fail "the restored tree's guards differ from the dumped tree's"
 	fi
 	ct_log "guards exact: $(wc -l <"$1") ranges in $(cut -d' ' -f1 "$1" | sort -u | wc -l) processes"
+}
+
+# ct_bare_service LOG: start the guard workload as a session of its own (a
+# bare process tree, no container); sets CT_PID once it answers
+ct_bare_service()
+{
+	setsid "$CT_SERVICE" serve "$CT_PORT" </dev/null >"$1" 2>&1 &
+	CT_PID=$!
+	ct_defer ct_kill_session "$CT_PID"
+	ct_wait 20 "the guard workload to listen" ct_ask "$CT_PID"
+}
+
+# ct_kill_session SID: kill every process of a session (a bare tree, also
+# once restored)
+ct_kill_session()
+{
+	pkill -9 -s "$1" 2>/dev/null || true
 }
 
 # ct_guard_images DIR: the dump wrote the plugin's images
