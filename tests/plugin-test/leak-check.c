@@ -88,6 +88,26 @@ static bool is_guard(char *addr)
 	return e & PM_ENTRY_GUARD_REGION;
 }
 
+/*
+ * The restore checks guards against the pages CRIU dumped: give it a
+ * pagemap-1.img that lists none (common and pagemap magics, then the
+ * pagemap_head entry {pages_id: 1}).
+ */
+static int write_empty_pagemap(void)
+{
+	static const uint32_t words[] = {0x54564319, 0x56084025, 2};
+	static const uint8_t head[] = {0x08, 0x01};
+	int fd = openat(image_dir, "pagemap-1.img", O_WRONLY | O_CREAT | O_TRUNC, 0644);
+	int ret = -1;
+
+	if (fd < 0)
+		return -1;
+	if (write(fd, words, sizeof(words)) == sizeof(words) && write(fd, head, sizeof(head)) == sizeof(head))
+		ret = 0;
+	close(fd);
+	return ret;
+}
+
 static int run(cr_plugin_desc_t *d, char *p, size_t ps, bool skip_exit)
 {
 	struct cr_plugin_rst_vma rst = {};
@@ -111,6 +131,8 @@ static int run(cr_plugin_desc_t *d, char *p, size_t ps, bool skip_exit)
 	if (madvise(p, NR_PAGES * ps, MADV_GUARD_REMOVE) || is_guard(p + 2 * ps))
 		return fail("can't remove the guards");
 
+	if (write_empty_pagemap())
+		return fail("can't write pagemap-1.img");
 	if (d->init(CR_PLUGIN_STAGE__RESTORE))
 		return fail("init(RESTORE) failed");
 	ret = ((CR_PLUGIN_HOOK__RESTORE_VMAS_t *)d->hooks[CR_PLUGIN_HOOK__RESTORE_VMAS])(1, &rst, 1, &late, &nr_late);
@@ -126,7 +148,7 @@ static int run(cr_plugin_desc_t *d, char *p, size_t ps, bool skip_exit)
 
 int main(int argc, char **argv)
 {
-	char dir[] = "/tmp/plugin-leak-check.XXXXXX", img[64];
+	char dir[] = "/tmp/plugin-leak-check.XXXXXX";
 	size_t ps = sysconf(_SC_PAGESIZE);
 	cr_plugin_desc_t *d;
 	void *h;
@@ -148,8 +170,8 @@ int main(int argc, char **argv)
 
 	ret = run(d, p, ps, argc > 2 && !strcmp(argv[2], "--skip-exit"));
 
-	snprintf(img, sizeof(img), "guard-regions-%d.img", 1);
-	unlinkat(image_dir, img, 0);
+	unlinkat(image_dir, "guard-regions-1.img", 0);
+	unlinkat(image_dir, "pagemap-1.img", 0);
 	close(image_dir);
 	rmdir(dir);
 	return ret;
