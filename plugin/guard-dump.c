@@ -41,45 +41,152 @@ static int check_kernel(int pid)
 	return 0;
 }
 
-/* -ENOMEM, or -EINVAL when the kernel reports ranges out of order */
+/*
+ * One PAGEMAP_SCAN walks any number of VMAs, and each call has a fixed
+ * cost (a bounce buffer, the mmap lock) larger than walking a small VMA:
+ * a run of VMAs that may hold guards, with nothing between them but
+ * holes, is scanned in one go and the ranges are split back by VMA.
+ */
+struct span_scan {
+	struct guard_set *s;
+	const struct cr_plugin_vma *vmas;
+	unsigned int cur, last; /* VMA the next range falls in, last of the run */
+};
+
+/* -ENOMEM, or -EINVAL when the kernel reports ranges out of order or outside the run */
 static int add_scanned(void *arg, uint64_t start, uint64_t end)
 {
-	return guard_set_add(arg, start, end);
+	struct span_scan *ss = arg;
+	struct guard_set *s = ss->s;
+
+	while (start < end) {
+		const struct cr_plugin_vma *v;
+		uint64_t e;
+		int ret;
+
+		while (ss->cur < ss->last && ss->vmas[ss->cur].end <= start)
+			ss->cur++;
+		v = &ss->vmas[ss->cur];
+		if (start < v->start || start >= v->end)
+			return -EINVAL;
+		/* A range the kernel merged across adjacent VMAs is split again */
+		e = end < v->end ? end : v->end;
+		if (!s->nr_groups || s->groups[s->nr_groups - 1].vma_start != v->start) {
+			ret = guard_set_begin_vma(s, v->start);
+			if (ret)
+				return ret;
+		}
+		ret = guard_set_add(s, start, e);
+		if (ret)
+			return ret;
+		start = e;
+	}
+	return 0;
+}
+
+/* The run of scannable VMAs that starts at @first: returns its last index */
+static unsigned int span_end(const struct cr_plugin_vma *vmas, unsigned int nr_vmas, unsigned int first, bool have_gu)
+{
+	unsigned int i = first;
+
+	while (i + 1 < nr_vmas && vma_may_hold_guards(&vmas[i + 1], have_gu))
+		i++;
+	return i;
 }
 
 static int scan_vmas(int pid, const struct cr_plugin_vma *vmas, unsigned int nr_vmas, bool have_gu,
 		     struct guard_set *s, unsigned int *scanned)
 {
-	struct guard_scanner sc;
+	struct span_scan ss = {.s = s, .vmas = vmas};
+	struct guard_scanner sc = {.pagemap_fd = -1};
 	unsigned int i;
-	int ret;
+	int ret = 0;
 
-	ret = guard_scanner_open(&sc, pid);
-	if (ret) {
-		errno = -ret;
-		pr_perror("pid %d: can't open its pagemap", pid);
-		return -1;
-	}
-
-	for (i = 0; i < nr_vmas; i++) {
-		const struct cr_plugin_vma *v = &vmas[i];
-
-		if (!vma_may_hold_guards(v, have_gu))
+	for (i = 0; i < nr_vmas; i = ss.last + 1) {
+		ss.last = i;
+		if (!vma_may_hold_guards(&vmas[i], have_gu))
 			continue;
-		(*scanned)++;
-		ret = guard_set_begin_vma(s, v->start);
-		if (!ret)
-			ret = guard_scan(&sc, v->start, v->end, add_scanned, s);
+		/* A task without such VMAs costs no pagemap at all */
+		if (sc.pagemap_fd < 0) {
+			ret = guard_scanner_open(&sc, pid);
+			if (ret) {
+				errno = -ret;
+				pr_perror("pid %d: can't open its pagemap", pid);
+				return -1;
+			}
+		}
+		ss.cur = i;
+		ss.last = span_end(vmas, nr_vmas, i, have_gu);
+		*scanned += ss.last - i + 1;
+		ret = guard_scan(&sc, vmas[i].start, vmas[ss.last].end, add_scanned, &ss);
 		if (ret) {
 			errno = -ret;
-			pr_perror("pid %d: PAGEMAP_SCAN of %#" PRIx64 "-%#" PRIx64 " failed", pid, v->start, v->end);
+			pr_perror("pid %d: PAGEMAP_SCAN of %#" PRIx64 "-%#" PRIx64 " failed", pid, vmas[i].start,
+				  vmas[ss.last].end);
 			break;
 		}
-		guard_set_end_vma(s);
 	}
 
-	guard_scanner_close(&sc);
+	if (sc.pagemap_fd >= 0)
+		guard_scanner_close(&sc);
 	return ret ? -1 : 0;
+}
+
+/*
+ * Tasks without guards dumped before the first task with guards: their
+ * (empty) images are written only once some task has guards. A dump
+ * without any guard leaves the plugin out of the inventory, and the
+ * restore then reads no image at all, so it writes none.
+ */
+static int *pending;
+static unsigned int nr_pending, cap_pending;
+
+static int defer_empty_image(int vpid)
+{
+	if (nr_pending == cap_pending) {
+		unsigned int cap = cap_pending ? 2 * cap_pending : 64;
+		int *p = realloc(pending, cap * sizeof(*p));
+
+		if (!p) {
+			pr_err("vpid %d: no memory to remember its empty image\n", vpid);
+			return -1;
+		}
+		pending = p;
+		cap_pending = cap;
+	}
+	pending[nr_pending++] = vpid;
+	return 0;
+}
+
+/* The first task with guards: list the plugin, write the images held back */
+static int inventory_plugin(unsigned int page_shift)
+{
+	struct guard_set empty = {};
+	unsigned int i;
+	size_t bytes;
+
+	/* A restore without the plugin must refuse instead of dropping guards */
+	if (add_inventory_plugin(GUARD_PLUGIN_NAME))
+		return -1;
+	inventoried = true;
+	for (i = 0; i < nr_pending; i++)
+		if (guard_image_write(criu_get_image_dir(), pending[i], &empty, page_shift, &bytes))
+			return -1;
+	free(pending);
+	pending = NULL;
+	nr_pending = cap_pending = 0;
+	return 0;
+}
+
+static int write_image(int vpid, const struct guard_set *s, size_t *bytes)
+{
+	unsigned int shift = guard_page_shift();
+
+	if (!inventoried && !s->ranges.nr)
+		return defer_empty_image(vpid);
+	if (!inventoried && inventory_plugin(shift))
+		return -1;
+	return guard_image_write(criu_get_image_dir(), vpid, s, shift, bytes);
 }
 
 int guard_dump_task(int pid, int vpid, const struct cr_plugin_vma *vmas, unsigned int nr_vmas)
@@ -103,13 +210,7 @@ int guard_dump_task(int pid, int vpid, const struct cr_plugin_vma *vmas, unsigne
 	/* Discovery: from the hook's entry to the guard list being ready */
 	discovery_us = guard_elapsed_us(&t0);
 	if (!ret)
-		ret = guard_image_write(criu_get_image_dir(), vpid, &s, guard_page_shift(), &bytes);
-
-	/* A restore without the plugin must refuse instead of dropping guards */
-	if (!ret && s.ranges.nr && !inventoried) {
-		ret = add_inventory_plugin(GUARD_PLUGIN_NAME);
-		inventoried = !ret;
-	}
+		ret = write_image(vpid, &s, &bytes);
 
 	if (!ret)
 		pr_summary("pid %d (vpid %d): scanned %u of %u VMAs (%s) in %ld us, %zu guard ranges, %" PRIu64

@@ -114,13 +114,21 @@ static int put_group(struct guard_buf *b, const struct guard_set *s, const struc
 int guard_image_encode(const struct guard_set *s, unsigned int page_shift, struct guard_buf *out)
 {
 	GuardHeadEntry head = GUARD_HEAD_ENTRY__INIT;
-	uint64_t *pages;
-	size_t i;
+	uint64_t *pages = NULL;
+	size_t i, most = 0;
 	int ret = -ENOMEM;
 
-	pages = malloc(2 * GUARD_IMG_RANGES_PER_ENTRY * sizeof(*pages));
-	if (!pages)
-		return -ENOMEM;
+	/* Page counts of the largest entry: nothing for a task without guards */
+	for (i = 0; i < s->nr_groups; i++)
+		if (s->groups[i].nr > most)
+			most = s->groups[i].nr;
+	if (most > GUARD_IMG_RANGES_PER_ENTRY)
+		most = GUARD_IMG_RANGES_PER_ENTRY;
+	if (most) {
+		pages = malloc(2 * most * sizeof(*pages));
+		if (!pages)
+			return -ENOMEM;
+	}
 
 	head.version = GUARD_IMG_VERSION;
 	head.page_shift = page_shift;

@@ -98,6 +98,7 @@ static const struct scenario scenarios[] = {
 	{.name = "no-guards", .workload = "no-guards", .flags = 0},
 	{.name = "guards-removed", .workload = "guards-removed", .flags = 0},
 	{.name = "child-drops-all", .workload = "child-drops-all", .flags = 0},
+	{.name = "guards-in-child-only", .workload = "guards-in-child-only", .flags = 0},
 	{.name = "dontfork", .workload = "dontfork", .flags = 0},
 	{.name = "mremap", .workload = "mremap", .flags = 0},
 	{.name = "file-shared", .workload = "file-shared", .flags = 0},

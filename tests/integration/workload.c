@@ -373,6 +373,31 @@ static void scn_child_drops_all(void)
 	spawn("child", drop_all_child);
 }
 
+/* --- only the last task dumped has guards --------------------------------- */
+
+static void plain_child(void)
+{
+	anon_filled("child-plain", 8, 222);
+}
+
+static void guarded_child(void)
+{
+	struct region *r = anon_filled("child-own", 16, 223);
+
+	TRY(region_guard(r, 5, 2));
+}
+
+/*
+ * The root and its first child have no guard: their (empty) images are
+ * written only when the plugin meets the guarded second child.
+ */
+static void scn_guards_in_child_only(void)
+{
+	anon_filled("root-plain", 8, 221);
+	spawn("plain-child", plain_child);
+	spawn("guarded-child", guarded_child);
+}
+
 /* --- MADV_DONTFORK: the child has no such VMA ---------------------------- */
 
 static struct region *dontfork;
@@ -795,6 +820,7 @@ static const struct scenario scenarios[] = {
 	{"guards-removed", scn_guards_removed},
 	{"sparse-guard", scn_sparse_guard},
 	{"child-drops-all", scn_child_drops_all},
+	{"guards-in-child-only", scn_guards_in_child_only},
 	{"dontfork", scn_dontfork},
 	{"mremap", scn_mremap},
 	{"file-shared", scn_file_shared},
