@@ -53,10 +53,9 @@ struct span_scan {
 	unsigned int cur, last; /* VMA the next range falls in, last of the run */
 };
 
-/* -ENOMEM, or -EINVAL when the kernel reports ranges out of order or outside the run */
-static int add_scanned(void *arg, uint64_t start, uint64_t end)
+/* Split [start, end) at VMA boundaries into the groups of @ss->s */
+static int add_split(struct span_scan *ss, uint64_t start, uint64_t end)
 {
-	struct span_scan *ss = arg;
 	struct guard_set *s = ss->s;
 
 	while (start < end) {
@@ -80,6 +79,37 @@ static int add_scanned(void *arg, uint64_t start, uint64_t end)
 		if (ret)
 			return ret;
 		start = e;
+	}
+	return 0;
+}
+
+/*
+ * -ENOMEM, or -EINVAL when the kernel reports ranges out of order or
+ * outside the run. Most ranges fall inside the VMA of the group being
+ * filled and do not touch the previous range: those are appended
+ * directly, the rest go through add_split().
+ */
+static int add_scanned(void *arg, const struct page_region *r, size_t n)
+{
+	struct span_scan *ss = arg;
+	struct guard_ranges *gr = &ss->s->ranges;
+	size_t i;
+	int ret;
+
+	for (i = 0; i < n; i++) {
+		struct guard_group *g = ss->s->nr_groups ? &ss->s->groups[ss->s->nr_groups - 1] : NULL;
+		const struct cr_plugin_vma *v = &ss->vmas[ss->cur];
+
+		if (g && g->vma_start == v->start && r[i].start >= v->start && r[i].end <= v->end && g->nr &&
+		    r[i].start > gr->r[gr->nr - 1].end && r[i].start < r[i].end && gr->nr < gr->cap) {
+			gr->r[gr->nr].start = r[i].start;
+			gr->r[gr->nr++].end = r[i].end;
+			g->nr++;
+			continue;
+		}
+		ret = add_split(ss, r[i].start, r[i].end);
+		if (ret)
+			return ret;
 	}
 	return 0;
 }
@@ -162,6 +192,7 @@ static int defer_empty_image(int vpid)
 static int inventory_plugin(unsigned int page_shift)
 {
 	struct guard_set empty = {};
+	uint64_t pages;
 	unsigned int i;
 	size_t bytes;
 
@@ -169,16 +200,18 @@ static int inventory_plugin(unsigned int page_shift)
 	if (add_inventory_plugin(GUARD_PLUGIN_NAME))
 		return -1;
 	inventoried = true;
-	for (i = 0; i < nr_pending; i++)
-		if (guard_image_write(criu_get_image_dir(), pending[i], &empty, page_shift, &bytes))
+	for (i = 0; i < nr_pending; i++) {
+		empty.pid = pending[i];
+		if (guard_image_write(criu_get_image_dir(), pending[i], &empty, page_shift, &bytes, &pages))
 			return -1;
+	}
 	free(pending);
 	pending = NULL;
 	nr_pending = cap_pending = 0;
 	return 0;
 }
 
-static int write_image(int vpid, const struct guard_set *s, size_t *bytes)
+static int write_image(int vpid, const struct guard_set *s, size_t *bytes, uint64_t *pages)
 {
 	unsigned int shift = guard_page_shift();
 
@@ -186,7 +219,7 @@ static int write_image(int vpid, const struct guard_set *s, size_t *bytes)
 		return defer_empty_image(vpid);
 	if (!inventoried && inventory_plugin(shift))
 		return -1;
-	return guard_image_write(criu_get_image_dir(), vpid, s, shift, bytes);
+	return guard_image_write(criu_get_image_dir(), vpid, s, shift, bytes, pages);
 }
 
 int guard_dump_task(int pid, int vpid, const struct cr_plugin_vma *vmas, unsigned int nr_vmas)
@@ -196,6 +229,7 @@ int guard_dump_task(int pid, int vpid, const struct cr_plugin_vma *vmas, unsigne
 	unsigned int scanned = 0;
 	long discovery_us;
 	bool have_gu;
+	uint64_t pages = 0;
 	size_t bytes = 0;
 	int ret;
 
@@ -210,13 +244,13 @@ int guard_dump_task(int pid, int vpid, const struct cr_plugin_vma *vmas, unsigne
 	/* Discovery: from the hook's entry to the guard list being ready */
 	discovery_us = guard_elapsed_us(&t0);
 	if (!ret)
-		ret = write_image(vpid, &s, &bytes);
+		ret = write_image(vpid, &s, &bytes, &pages);
 
 	if (!ret)
 		pr_summary("pid %d (vpid %d): scanned %u of %u VMAs (%s) in %ld us, %zu guard ranges, %" PRIu64
 			   " pages, %zu image bytes, %ld us\n",
 			   pid, vpid, scanned, nr_vmas, have_gu ? "smaps gu" : "no gu flag: every VMA that can hold guards",
-			   discovery_us, s.ranges.nr, guard_ranges_pages(&s.ranges, guard_page_shift()), bytes, guard_elapsed_us(&t0));
+			   discovery_us, s.ranges.nr, pages, bytes, guard_elapsed_us(&t0));
 	guard_set_free(&s);
 	return ret ? -1 : 0;
 }

@@ -111,7 +111,7 @@ static int put_group(struct guard_buf *b, const struct guard_set *s, const struc
 	return 0;
 }
 
-int guard_image_encode(const struct guard_set *s, unsigned int page_shift, struct guard_buf *out)
+static int encode(const struct guard_set *s, unsigned int page_shift, uint64_t nr_pages, struct guard_buf *out)
 {
 	GuardHeadEntry head = GUARD_HEAD_ENTRY__INIT;
 	uint64_t *pages = NULL;
@@ -135,7 +135,7 @@ int guard_image_encode(const struct guard_set *s, unsigned int page_shift, struc
 	head.has_pid = true;
 	head.pid = s->pid;
 	head.nr_ranges = s->ranges.nr;
-	head.nr_pages = guard_ranges_pages(&s->ranges, page_shift);
+	head.nr_pages = nr_pages;
 
 	if (put_u32(out, GUARD_IMG_COMMON_MAGIC) || put_u32(out, GUARD_IMG_MAGIC) || put_entry(out, &head.base))
 		goto out;
@@ -147,6 +147,11 @@ int guard_image_encode(const struct guard_set *s, unsigned int page_shift, struc
 out:
 	free(pages);
 	return ret;
+}
+
+int guard_image_encode(const struct guard_set *s, unsigned int page_shift, struct guard_buf *out)
+{
+	return encode(s, page_shift, guard_ranges_pages(&s->ranges, page_shift), out);
 }
 
 struct img_reader {
@@ -536,14 +541,16 @@ err:
 	return -1;
 }
 
-int guard_image_write(int dirfd, int vpid, const struct guard_set *s, unsigned int page_shift, size_t *bytes)
+int guard_image_write(int dirfd, int vpid, const struct guard_set *s, unsigned int page_shift, size_t *bytes,
+		      uint64_t *pages)
 {
 	struct guard_buf b = {};
 	char name[GUARD_IMG_NAME_MAX];
 	int ret = -1;
 
 	guard_image_name(name, sizeof(name), vpid);
-	if (guard_image_encode(s, page_shift, &b)) {
+	*pages = guard_ranges_pages(&s->ranges, page_shift);
+	if (encode(s, page_shift, *pages, &b)) {
 		pr_err("%s: out of memory encoding %zu ranges\n", name, s->ranges.nr);
 		goto out;
 	}

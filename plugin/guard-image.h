@@ -67,9 +67,11 @@ int guard_image_decode(const uint8_t *buf, size_t len, const char *name, unsigne
 /*
  * File I/O relative to CRIU's image directory @dirfd. The writer creates
  * the file itself (O_EXCL, never through a symlink; it replaces only a
- * regular file) and removes what it could not write whole.
+ * regular file) and removes what it could not write whole. @bytes and
+ * @pages: what the image took and the pages its ranges cover.
  */
-int guard_image_write(int dirfd, int vpid, const struct guard_set *s, unsigned int page_shift, size_t *bytes);
+int guard_image_write(int dirfd, int vpid, const struct guard_set *s, unsigned int page_shift, size_t *bytes,
+		      uint64_t *pages);
 /*
  * Returns -ENOENT if the image does not exist. An image of version 2 or
  * later must record @vpid.

@@ -142,11 +142,18 @@ struct have_ctx {
 	uint64_t delta;
 };
 
-static int add_have(void *arg, uint64_t start, uint64_t end)
+static int add_have(void *arg, const struct page_region *r, size_t n)
 {
 	struct have_ctx *h = arg;
+	size_t i;
+	int ret;
 
-	return guard_ranges_add(h->have, start - h->delta, end - h->delta, 1);
+	for (i = 0; i < n; i++) {
+		ret = guard_ranges_add(h->have, r[i].start - h->delta, r[i].end - h->delta, 1);
+		if (ret)
+			return ret;
+	}
+	return 0;
 }
 
 /*

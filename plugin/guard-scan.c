@@ -56,7 +56,7 @@ int guard_scan(struct guard_scanner *sc, uint64_t start, uint64_t end, guard_sca
 		.return_mask = PAGE_IS_GUARD,
 	};
 	uint64_t reported = start; /* everything below was reported already */
-	long i, n;
+	long i, m, n;
 	int ret;
 
 	while (scan.start < end) {
@@ -66,23 +66,27 @@ int guard_scan(struct guard_scanner *sc, uint64_t start, uint64_t end, guard_sca
 				continue;
 			return -errno;
 		}
-		for (i = 0; i < n; i++) {
+		/*
+		 * Linux 6.18 can return a walk_end short of the last range it
+		 * reported (when the walk ends just as the vector fills), and
+		 * the next call reports those ranges again: skip what was
+		 * reported already, in place.
+		 */
+		for (i = 0, m = 0; i < n; i++) {
 			uint64_t s = sc->vec[i].start, e = sc->vec[i].end;
 
-			/*
-			 * Linux 6.18 can return a walk_end short of the last range
-			 * it reported (when the walk ends just as the vector
-			 * fills), and the next call reports those ranges again:
-			 * skip what was reported already.
-			 */
 			if (s < reported)
 				s = reported;
 			if (s >= e)
 				continue;
-			ret = cb(arg, s, e);
+			sc->vec[m].start = s;
+			sc->vec[m++].end = e;
+			reported = e;
+		}
+		if (m) {
+			ret = cb(arg, sc->vec, m);
 			if (ret)
 				return ret;
-			reported = e;
 		}
 		/* A full buffer stops the walk early: go on from where it stopped */
 		if (scan.walk_end <= scan.start)

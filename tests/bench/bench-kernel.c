@@ -133,9 +133,12 @@ static long scan(int fd, unsigned long start, unsigned long end, long *calls, st
 			reported = vec[i].end;
 			total++;
 			if (keep) {
-				keep->r = realloc(keep->r, (keep->nr + 1) * sizeof(*keep->r));
-				if (!keep->r)
-					die("realloc");
+				/* a power of two holds each size reached: grow there */
+				if (!(keep->nr & (keep->nr - 1))) {
+					keep->r = realloc(keep->r, 2 * (keep->nr + 1) * sizeof(*keep->r));
+					if (!keep->r)
+						die("realloc");
+				}
 				keep->r[keep->nr++] = vec[i];
 			}
 		}

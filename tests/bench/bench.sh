@@ -118,7 +118,7 @@ build_all()
 	log "building the patched CRIU and the plugin (meson)"
 	meson compile -C "$BUILD" >/dev/null
 	mkdir -p "$B"
-	for t in bench-tool bench-workload; do
+	for t in bench-tool bench-workload bench-kernel; do
 		cc -O2 -Wall -Wextra -Wno-unused-parameter -D_GNU_SOURCE -I"$ROOT/kernel/include" \
 			-o "$B/$t" "$ROOT/tests/bench/$t.c" -lpthread
 	done
@@ -262,7 +262,7 @@ cycle()
 	local -a pids libdir=()
 	local scan_us scan_r truth_r truth_p after_r after_p status=ok
 	local dump_wall=0 dump_rss=0 rst_wall=0 rst_rss=0 hwm=0 freezing=0 frozen=0
-	local pl_disc_us=0 pl_dump_us=0 pl_ranges=0 pl_rst_us=0 pl_madv=0 gimg=0 mmimg=0
+	local pl_disc_us=0 pl_dump_us=0 pl_ranges=0 pl_rst_us=0 pl_madv=0 gimg=0 mmimg=0 k_scan_us k_inst_us
 
 	rm -rf "$dir" "$ready"
 	mkdir -p "$dir"
@@ -279,6 +279,12 @@ cycle()
 
 	read -r truth_r truth_p < <(sum_count "${pids[@]}")
 	read -r scan_us scan_r < <(sum_scan "${pids[@]}")
+	# the kernel work alone, outside CRIU (see bench-kernel.c)
+	k_scan_us=0 k_inst_us=0
+	if [ "$g" = 1 ]; then
+		read -r k_scan_us _ < <("$B/bench-kernel" scan "${pids[@]}")
+		read -r k_inst_us _ < <("$B/bench-kernel" install "${pids[@]}")
+	fi
 
 	if [ "$sys" = plugin ]; then
 		criu=$PATCHED
@@ -324,7 +330,7 @@ cycle()
 			kill_tree "${pids[@]}"
 		fi
 	fi
-	echo "$wl,$param,$g,$sys,$run,$truth_r,$truth_p,$scan_us,$scan_r,$pl_disc_us,$pl_dump_us,$pl_ranges,$freezing,$frozen,$dump_wall,$dump_rss,$rst_wall,$rst_rss,$hwm,$gimg,$mmimg,$pl_rst_us,$pl_madv,$status" >>"$CSV"
+	echo "$wl,$param,$g,$sys,$run,$truth_r,$truth_p,$scan_us,$scan_r,$pl_disc_us,$pl_dump_us,$pl_ranges,$freezing,$frozen,$dump_wall,$dump_rss,$rst_wall,$rst_rss,$hwm,$gimg,$mmimg,$pl_rst_us,$pl_madv,$k_scan_us,$k_inst_us,$status" >>"$CSV"
 	printf 'bench: %-8s %8s g=%d %-6s run %d: scan %6d us, plugin %6d us, frozen %7d us, restore %7d us, %s\n' \
 		"$wl" "$param" "$g" "$sys" "$run" "$scan_us" "$pl_disc_us" "$frozen" "$rst_wall" "$status" >&2
 	rm -rf "$dir"
@@ -348,7 +354,7 @@ run_workload()
 	done
 }
 
-echo "workload,param,guards,system,run,guard_ranges,guard_pages,stock_scan_us,scan_ranges,plugin_discovery_us,plugin_dump_us,plugin_ranges,freezing_us,frozen_us,dump_wall_us,dump_rss_kib,restore_wall_us,restore_rss_kib,restored_hwm_kib,guard_img_bytes,mm_img_bytes,plugin_restore_us,plugin_madvise_calls,status" >"$CSV"
+echo "workload,param,guards,system,run,guard_ranges,guard_pages,stock_scan_us,scan_ranges,plugin_discovery_us,plugin_dump_us,plugin_ranges,freezing_us,frozen_us,dump_wall_us,dump_rss_kib,restore_wall_us,restore_rss_kib,restored_hwm_kib,guard_img_bytes,mm_img_bytes,plugin_restore_us,plugin_madvise_calls,kernel_scan_us,kernel_install_us,status" >"$CSV"
 log "images in $STORAGE: $WORK; $runs runs per measurement; raw data in $CSV"
 t_start=$(date +%s)
 load_start=$(cut -d' ' -f1-3 /proc/loadavg)
