@@ -188,6 +188,15 @@ static int defer_empty_image(int vpid)
 	return 0;
 }
 
+/* Nothing with guards was met: the held back images are never needed */
+void guard_dump_fini(void)
+{
+	free(pending);
+	pending = NULL;
+	nr_pending = cap_pending = 0;
+	inventoried = false;
+}
+
 /* The first task with guards: list the plugin, write the images held back */
 static int inventory_plugin(unsigned int page_shift)
 {

@@ -49,6 +49,7 @@ static int guard_plugin_init(int stage)
  */
 static void guard_plugin_exit(int stage, int ret)
 {
+	guard_dump_fini();
 	guard_restore_fini();
 }
 

@@ -26,6 +26,7 @@ int guard_dump_task(int pid, int vpid, const struct cr_plugin_vma *vmas, unsigne
 
 int guard_restore_init(void);
 void guard_restore_fini(void);
+void guard_dump_fini(void);
 int guard_restore_task(int vpid, const struct cr_plugin_rst_vma *vmas, unsigned int nr_vmas,
 		       struct cr_plugin_guard_range **late, unsigned int *nr_late);
 

@@ -99,6 +99,7 @@ static bool image_is_whole(void)
 
 static int write_with(enum write_mode m)
 {
+	uint64_t pages = 0;
 	size_t bytes = 0;
 	int ret;
 
@@ -106,7 +107,7 @@ static int write_with(enum write_mode m)
 	mode = m;
 	calls = 0;
 	unit_log_clear();
-	ret = guard_image_write(dirfd, 5, &set, SHIFT, &bytes);
+	ret = guard_image_write(dirfd, 5, &set, SHIFT, &bytes, &pages);
 	mode = W_REAL;
 	return ret;
 }
@@ -124,6 +125,7 @@ static void test_faulty_writes(void)
 
 static void test_planted_names(void)
 {
+	uint64_t pages;
 	size_t bytes;
 	char target[64];
 	int fd;
@@ -137,7 +139,7 @@ static void test_planted_names(void)
 	unlinkat(dirfd, "guard-regions-5.img", 0);
 	symlinkat(target, dirfd, "guard-regions-5.img");
 	unit_log_clear();
-	UNIT_CHECK(guard_image_write(dirfd, 5, &set, SHIFT, &bytes) && unit_log_has("is a symlink"),
+	UNIT_CHECK(guard_image_write(dirfd, 5, &set, SHIFT, &bytes, &pages) && unit_log_has("is a symlink"),
 		   "a_planted_symlink_is_refused");
 	fd = open(target, O_RDONLY);
 	UNIT_CHECK(fd >= 0 && lseek(fd, 0, SEEK_END) == 4, "the_symlinks_target_is_untouched");
@@ -152,7 +154,7 @@ static void test_planted_names(void)
 	mkfifoat(dirfd, "guard-regions-5.img", 0600);
 	alarm(10);
 	unit_log_clear();
-	UNIT_CHECK(guard_image_write(dirfd, 5, &set, SHIFT, &bytes) && unit_log_has("is a FIFO"),
+	UNIT_CHECK(guard_image_write(dirfd, 5, &set, SHIFT, &bytes, &pages) && unit_log_has("is a FIFO"),
 		   "a_planted_fifo_is_refused_without_blocking");
 	unit_log_clear();
 	UNIT_CHECK(guard_image_read(dirfd, 5, SHIFT, &set) == -1 && unit_log_has("is a FIFO"),
@@ -169,7 +171,7 @@ static void test_planted_names(void)
 	/* An earlier dump's image is replaced */
 	fd = openat(dirfd, "guard-regions-5.img", O_WRONLY | O_CREAT, 0644);
 	close(fd);
-	UNIT_CHECK(!guard_image_write(dirfd, 5, &set, SHIFT, &bytes) && image_is_whole(),
+	UNIT_CHECK(!guard_image_write(dirfd, 5, &set, SHIFT, &bytes, &pages) && image_is_whole(),
 		   "an_old_regular_image_is_replaced");
 }
 
