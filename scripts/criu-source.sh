@@ -2,6 +2,7 @@
 # Prepare the pinned, patched CRIU source tree.
 #
 #   criu-source.sh OUTDIR PATCHDIR
+#   criu-source.sh OUTDIR          stock CRIU: no patches (scripts/criu-stock.sh)
 #
 # Fetches CRIU's upstream tarball from Debian's source package once into a
 # cache (never again while the cache holds it), verifies its checksum,
@@ -16,7 +17,9 @@ CRIU_DEB_VERSION=4.2.1-1
 CRIU_SHA256=29ec0ee09e296479fe7048c80980e8ef1d0684d0b0204c2b101dfea19f6725b9
 
 outdir=$(realpath -m "$1")
-patchdir=$(realpath "$2")
+patchdir=${2:+$(realpath "$2")}
+patches=()
+[ -z "$patchdir" ] || patches=("$patchdir"/*.patch)
 tarball=criu_${CRIU_VERSION}.orig.tar.xz
 tree=$outdir/criu-$CRIU_VERSION
 
@@ -59,7 +62,7 @@ verify_tarball()
 
 series_id()
 {
-	(echo "$CRIU_SHA256"; cat "$patchdir"/*.patch) | sha256sum | cut -d' ' -f1
+	(echo "$CRIU_SHA256"; cat /dev/null "${patches[@]}") | sha256sum | cut -d' ' -f1
 }
 
 extract_and_patch()
@@ -69,7 +72,7 @@ extract_and_patch()
 	rm -rf "$tree" "$tree.tmp"
 	mkdir -p "$tree.tmp"
 	tar -xf "$1" -C "$tree.tmp" --strip-components=1
-	for patch in "$patchdir"/*.patch; do
+	for patch in "${patches[@]}"; do
 		echo "criu-source: applying $(basename "$patch")" >&2
 		patch -d "$tree.tmp" -p1 --quiet --forward <"$patch"
 	done

@@ -22,7 +22,9 @@ packages=(
 	# tests: valgrind (plugin-exit-frees); nm and strings (binutils) check the shipped .so
 	valgrind binutils
 	# the containers suite: runtimes, a static rootfs, a second "host"
-	runc podman containerd lxc busybox-static iproute2 mmdebstrap
+	runc podman containerd lxc busybox-static iproute2
+	# the containers and real suites: a Debian sid rootfs (scripts/rootfs.sh)
+	mmdebstrap
 	# what `apt install podman` pulls in with its recommends (runc
 	# recommends criu): the suite checks it stays out of the way
 	criu
