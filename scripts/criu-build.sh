@@ -2,6 +2,7 @@
 # Build CRIU in a prepared source tree and place the binary.
 #
 #   criu-build.sh TREE OUTDIR PLUGINDIR
+#   criu-build.sh TREE OUTDIR            CRIU's own default (stock, criu-stock.sh)
 #
 # PLUGINDIR is compiled in as CRIU's default plugin directory
 # (CR_PLUGIN_DEFAULT, CRIU's own PLUGINDIR make variable): the installed
@@ -13,14 +14,16 @@ set -euo pipefail
 
 tree=$1
 outdir=$2
-plugindir=$3
+plugindir=${3-}
 stamp=$tree/.criu-guard-plugindir
+make_vars=()
 
 if [ "$(cat "$stamp" 2>/dev/null)" != "$plugindir" ]; then
 	touch "$tree/criu/plugin.c" "$tree/criu/crtools.c"
 	echo "$plugindir" >"$stamp"
 fi
-make -C "$tree" -j"$(nproc)" PLUGINDIR="$plugindir" criu >"$tree/.criu-guard-build.log" 2>&1 || {
+[ -z "$plugindir" ] || make_vars=(PLUGINDIR="$plugindir")
+make -C "$tree" -j"$(nproc)" "${make_vars[@]}" criu >"$tree/.criu-guard-build.log" 2>&1 || {
 	tail -n 40 "$tree/.criu-guard-build.log" >&2
 	echo "criu-build: make failed, full log in $tree/.criu-guard-build.log" >&2
 	exit 1
