@@ -21,6 +21,8 @@ packages=(
 	asciidoc-base xmlto iptables gnuplot-nox
 	# tests: valgrind (plugin-exit-frees); nm and strings (binutils) check the shipped .so
 	valgrind binutils
+	# tests/fuzz: libFuzzer (clang -fsanitize=fuzzer)
+	clang libclang-rt-14-dev
 	# the containers suite: runtimes, a static rootfs, a second "host"
 	runc podman containerd lxc busybox-static iproute2
 	# the containers and real suites: a Debian sid rootfs (scripts/rootfs.sh)
