@@ -225,7 +225,7 @@ static int check_magic(struct img_reader *rd)
 	uint32_t common, magic;
 
 	if (get_u32(rd, &common) || get_u32(rd, &magic)) {
-		pr_err("%s: too short for an image header\n", rd->name);
+		pr_err("%s: %zu bytes, too short for its magic\n", rd->name, rd->len);
 		return -1;
 	}
 	if (common != GUARD_IMG_COMMON_MAGIC || magic != GUARD_IMG_MAGIC) {

@@ -7,50 +7,12 @@
  * refused before any memory is touched. CRIU's pagemap image lists every
  * dumped run of pages (present here, in a parent image or lazy alike).
  */
-#include <errno.h>
 #include <inttypes.h>
-#include <stdio.h>
-#include <string.h>
 
-#include "criu-pagemap.pb-c.h"
-#include "guard-image.h"
+#include "criu-images.pb-c.h"
+#include "guard-criu-img.h"
 #include "guard-log.h"
 #include "guard-pagemap.h"
-
-/* pagemap images grow with the task's memory, not with its guards */
-#define GUARD_PAGEMAP_MAX_SIZE (1UL << 32)
-
-struct pm_reader {
-	const uint8_t *buf;
-	size_t len, pos;
-	const char *name;
-	unsigned int entry; /* 0 = head */
-};
-
-#define pm_err(rd, fmt, ...) pr_err("%s: entry %u: " fmt "\n", (rd)->name, (rd)->entry, ##__VA_ARGS__)
-
-static int pm_u32(struct pm_reader *rd, uint32_t *v)
-{
-	if (rd->len - rd->pos < sizeof(*v))
-		return -1;
-	memcpy(v, rd->buf + rd->pos, sizeof(*v));
-	rd->pos += sizeof(*v);
-	return 0;
-}
-
-/* 1 with the next entry, 0 at the end, -1 if cut short */
-static int pm_entry(struct pm_reader *rd, const uint8_t **msg, uint32_t *size)
-{
-	if (rd->pos == rd->len)
-		return 0;
-	if (pm_u32(rd, size) || rd->len - rd->pos < *size) {
-		pm_err(rd, "truncated at offset %zu", rd->len);
-		return -1;
-	}
-	*msg = rd->buf + rd->pos;
-	rd->pos += *size;
-	return 1;
-}
 
 /* The first range of @s that ends after @start, or s->ranges.nr */
 static size_t first_after(const struct guard_set *s, uint64_t start)
@@ -68,7 +30,7 @@ static size_t first_after(const struct guard_set *s, uint64_t start)
 	return lo;
 }
 
-static int check_entry(struct pm_reader *rd, const CriuGuard__PagemapEntry *pe, unsigned int page_shift,
+static int check_entry(const struct criu_img *ci, const CriuGuard__PagemapEntry *pe, unsigned int page_shift,
 		       const char *img, const struct guard_set *s)
 {
 	uint64_t nr = pe->has_nr_pages ? pe->nr_pages : pe->compat_nr_pages;
@@ -77,7 +39,8 @@ static int check_entry(struct pm_reader *rd, const CriuGuard__PagemapEntry *pe, 
 	size_t i;
 
 	if (nr > (UINT64_MAX - pe->vaddr) >> page_shift) {
-		pm_err(rd, "%" PRIu64 " pages at %#" PRIx64 " overflow the address space", nr, pe->vaddr);
+		pr_err("%s: entry %u: %" PRIu64 " pages at %#" PRIx64 " overflow the address space\n", ci->name,
+		       ci->entry, nr, pe->vaddr);
 		return -1;
 	}
 	end = pe->vaddr + (nr << page_shift);
@@ -87,44 +50,38 @@ static int check_entry(struct pm_reader *rd, const CriuGuard__PagemapEntry *pe, 
 	r = &s->ranges.r[i];
 	pr_err("%s: entry %u: range %zu (%#" PRIx64 "-%#" PRIx64 ") is a guard over pages whose contents %s "
 	       "entry %u (%#" PRIx64 "-%#" PRIx64 ") holds: a page cannot be both\n",
-	       img, guard_set_entry_of(s, i), i, r->start, r->end, rd->name, rd->entry, pe->vaddr, end);
+	       img, guard_set_entry_of(s, i), i, r->start, r->end, ci->name, ci->entry, pe->vaddr, end);
 	return -1;
 }
 
 int guard_pagemap_check_buf(const uint8_t *buf, size_t len, const char *name, unsigned int page_shift,
 			    const char *img, const struct guard_set *s)
 {
-	struct pm_reader rd = {.buf = buf, .len = len, .name = name};
 	CriuGuard__PagemapEntry *pe;
-	uint32_t common, magic, size;
+	struct criu_img ci;
 	const uint8_t *msg;
+	uint32_t size;
 	int ret;
 
-	if (pm_u32(&rd, &common) || pm_u32(&rd, &magic) || common != GUARD_IMG_COMMON_MAGIC ||
-	    magic != GUARD_PAGEMAP_MAGIC) {
-		pr_err("%s: no pagemap image magic\n", name);
+	if (criu_img_open(&ci, buf, len, name, CRIU_PAGEMAP_MAGIC))
 		return -1;
-	}
 	/* The head (pages_id) says nothing about addresses */
-	if (pm_entry(&rd, &msg, &size) != 1) {
-		pm_err(&rd, "no head entry");
+	if (criu_img_next(&ci, &msg, &size) != 1) {
+		pr_err("%s: entry 0: no head entry\n", name);
 		return -1;
 	}
-	for (;;) {
-		rd.entry++;
-		ret = pm_entry(&rd, &msg, &size);
-		if (ret <= 0)
-			return ret;
+	while ((ret = criu_img_next(&ci, &msg, &size)) == 1) {
 		pe = criu_guard__pagemap_entry__unpack(NULL, size, msg);
 		if (!pe) {
-			pm_err(&rd, "malformed pagemap entry (%u bytes)", size);
+			pr_err("%s: entry %u: malformed pagemap entry (%u bytes)\n", name, ci.entry, size);
 			return -1;
 		}
-		ret = check_entry(&rd, pe, page_shift, img, s);
+		ret = check_entry(&ci, pe, page_shift, img, s);
 		criu_guard__pagemap_entry__free_unpacked(pe, NULL);
 		if (ret)
 			return -1;
 	}
+	return ret;
 }
 
 int guard_pagemap_check(int dirfd, int vpid, unsigned int page_shift, const char *img, const struct guard_set *s)
@@ -135,12 +92,62 @@ int guard_pagemap_check(int dirfd, int vpid, unsigned int page_shift, const char
 
 	if (!s->ranges.nr)
 		return 0;
-	snprintf(name, sizeof(name), GUARD_PAGEMAP_NAME_FMT, vpid);
-	ret = guard_file_read(dirfd, name, GUARD_PAGEMAP_MAX_SIZE, &b);
-	if (ret == -ENOENT)
-		pr_err("%s is missing: cannot check the guards of %s against the dumped pages\n", name, img);
+	ret = criu_img_read(dirfd, GUARD_PAGEMAP_NAME_FMT, vpid, name, sizeof(name), &b);
 	if (!ret)
 		ret = guard_pagemap_check_buf(b.data, b.len, name, page_shift, img, s);
+	guard_buf_free(&b);
+	return ret ? -1 : 0;
+}
+
+/*
+ * With the plugin in the inventory, the dump recorded guards in guard
+ * images and CRIU none in mm.img (DUMP_VMAS skips its scan). A
+ * VMA_AREA_GUARD entry there was put in afterwards: CRIU would install it
+ * beside ours with none of our checks.
+ */
+int guard_mm_check_buf(const uint8_t *buf, size_t len, const char *name, const char *img)
+{
+	CriuGuard__MmEntry *mm;
+	struct criu_img ci;
+	const uint8_t *msg;
+	uint32_t size;
+	size_t i;
+	int ret = 0;
+
+	if (criu_img_open(&ci, buf, len, name, CRIU_MM_MAGIC))
+		return -1;
+	if (criu_img_next(&ci, &msg, &size) != 1) {
+		pr_err("%s: entry 0: no mm entry\n", name);
+		return -1;
+	}
+	mm = criu_guard__mm_entry__unpack(NULL, size, msg);
+	if (!mm) {
+		pr_err("%s: entry 0: malformed mm entry (%u bytes)\n", name, size);
+		return -1;
+	}
+	for (i = 0; i < mm->n_vmas && !ret; i++) {
+		const CriuGuard__VmaEntry *v = mm->vmas[i];
+
+		if (!(v->status & GUARD_VMA_AREA_GUARD))
+			continue;
+		pr_err("%s: entry 0: VMA %zu (%#" PRIx64 "-%#" PRIx64 ") is a VMA_AREA_GUARD guard range, but this "
+		       "dump records guards in %s: refusing guards that bypass its checks\n",
+		       name, i, v->start, v->end, img);
+		ret = -1;
+	}
+	criu_guard__mm_entry__free_unpacked(mm, NULL);
+	return ret;
+}
+
+int guard_mm_check(int dirfd, int vpid, const char *img)
+{
+	struct guard_buf b = {};
+	char name[GUARD_IMG_NAME_MAX];
+	int ret;
+
+	ret = criu_img_read(dirfd, GUARD_MM_NAME_FMT, vpid, name, sizeof(name), &b);
+	if (!ret)
+		ret = guard_mm_check_buf(b.data, b.len, name, img);
 	guard_buf_free(&b);
 	return ret ? -1 : 0;
 }

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Guards against dumped page contents: a page is either a guard or has
- * contents in pagemap-<vpid>.img, never both.
+ * A guard image against CRIU's own images of the task: a page is either a
+ * guard or has contents in pagemap-<vpid>.img, never both; and mm-<vpid>.img
+ * holds no guards of CRIU's own kind beside it.
  */
 #ifndef GUARD_PAGEMAP_H
 #define GUARD_PAGEMAP_H
@@ -12,7 +13,8 @@
 #include "guard-set.h"
 
 #define GUARD_PAGEMAP_NAME_FMT "pagemap-%d.img"
-#define GUARD_PAGEMAP_MAGIC    0x56084025 /* CRIU's PAGEMAP_MAGIC (Vladimir) */
+#define GUARD_MM_NAME_FMT      "mm-%d.img"
+#define GUARD_VMA_AREA_GUARD   (1U << 16) /* criu/include/image.h */
 
 /*
  * Refuse @s (read from @img) if one of its ranges covers a page that the
@@ -23,5 +25,9 @@ int guard_pagemap_check_buf(const uint8_t *buf, size_t len, const char *name, un
 
 /* The same against pagemap-<vpid>.img in @dirfd; nothing to read without guards. */
 int guard_pagemap_check(int dirfd, int vpid, unsigned int page_shift, const char *img, const struct guard_set *s);
+
+/* Refuse VMA_AREA_GUARD entries in the mm image @buf (named @name). */
+int guard_mm_check_buf(const uint8_t *buf, size_t len, const char *name, const char *img);
+int guard_mm_check(int dirfd, int vpid, const char *img);
 
 #endif /* GUARD_PAGEMAP_H */

@@ -319,7 +319,8 @@ static int load_image(struct task_restore *tr)
 	tr->vma_group = malloc(sizeof(*tr->vma_group) * (tr->nr_vmas ? tr->nr_vmas : 1));
 	if (!tr->vma_group)
 		return -1;
-	if (guard_validate(tr->img, &tr->set, tr->vmas, tr->nr_vmas, tr->vma_group))
+	if (guard_validate(tr->img, &tr->set, tr->vmas, tr->nr_vmas, tr->vma_group) ||
+	    guard_mm_check(criu_get_image_dir(), tr->vpid, tr->img))
 		return -1;
 	return guard_pagemap_check(criu_get_image_dir(), tr->vpid, guard_page_shift(), tr->img, &tr->set);
 }
@@ -341,9 +342,9 @@ static int guard_restore_unlisted(int vpid)
 		return -1;
 	if (s.ranges.nr) {
 		guard_image_name(img, sizeof(img), vpid);
-		pr_err("%s: holds %zu guard ranges, but inventory.img does not list plugin \"%s\": refusing to "
+		pr_err("inventory.img: entry 0: does not list plugin \"%s\", but %s holds %zu guard ranges: refusing to "
 		       "restore without them\n",
-		       img, s.ranges.nr, GUARD_PLUGIN_NAME);
+		       GUARD_PLUGIN_NAME, img, s.ranges.nr);
 		ret = -1;
 	}
 	guard_set_free(&s);

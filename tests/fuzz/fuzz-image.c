@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "guard-image.h"
+#include "guard-criu-img.h"
 #include "guard-pagemap.h"
 #include "guard-restore.h"
 
@@ -107,7 +108,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	if (size >= 8) {
 		memcpy(magic, data, sizeof(magic));
-		if (magic[0] == GUARD_IMG_COMMON_MAGIC && magic[1] == GUARD_PAGEMAP_MAGIC) {
+		if (magic[0] == GUARD_IMG_COMMON_MAGIC && magic[1] == CRIU_PAGEMAP_MAGIC) {
 			pagemap_input(data, size);
 			return 0;
 		}

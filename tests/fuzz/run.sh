@@ -37,8 +37,8 @@ mkdir -p "$out"
 "$cc" "${flags[@]}" \
 	-I"$src/plugin" -I"$build/proto" -I"$build/criu-patches" -I"$src/kernel/include" \
 	"$src/tests/fuzz/fuzz-image.c" \
-	"$src"/plugin/guard-{image,set,ranges,validate,pagemap}.c \
-	"$build"/proto/{guard,criu-pagemap}.pb-c.c \
+	"$src"/plugin/guard-{image,set,ranges,validate,pagemap,criu-img}.c \
+	"$build"/proto/{guard,criu-images}.pb-c.c \
 	$(pkg-config --cflags --libs libprotobuf-c) -o "$out/fuzz-image"
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/criu-guard-fuzz.XXXXXX")

@@ -795,6 +795,33 @@ static void scn_sparse_guard(void)
 	TRY(region_guard(r, 8, 1));
 }
 
+/* --- AIO rings: kernel-managed VMAs next to guarded memory -------------- */
+
+static void aio_ring(void)
+{
+	unsigned long ctx = 0;
+
+	/* io_setup(2) maps the ring as a VMA of this task ("/[aio]") */
+	TRY(syscall(SYS_io_setup, 16, &ctx));
+}
+
+static void aio_child(void)
+{
+	struct region *r = anon_filled("aio-child", 8, 76);
+
+	aio_ring();
+	TRY(region_guard(r, 2, 1));
+}
+
+static void scn_aio(void)
+{
+	struct region *r = anon_filled("aio", 8, 75);
+
+	aio_ring();
+	TRY(region_guard(r, 4, 1));
+	spawn("child", aio_child);
+}
+
 struct scenario {
 	const char *name;
 	void (*build)(void);
@@ -826,6 +853,7 @@ static const struct scenario scenarios[] = {
 	{"file-shared", scn_file_shared},
 	{"main-stack", scn_main_stack},
 	{"growsdown", scn_growsdown},
+	{"aio", scn_aio},
 };
 
 static const struct scenario *find_scenario(const char *name)

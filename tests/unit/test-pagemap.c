@@ -3,8 +3,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "criu-pagemap.pb-c.h"
+#include "criu-images.pb-c.h"
 #include "guard-image.h"
+#include "guard-criu-img.h"
 #include "guard-pagemap.h"
 #include "unit.h"
 
@@ -35,7 +36,7 @@ static void pagemap(struct guard_buf *b, const uint64_t (*runs)[2], size_t nr, b
 
 	b->len = 0;
 	put_u32(b, GUARD_IMG_COMMON_MAGIC);
-	put_u32(b, GUARD_PAGEMAP_MAGIC);
+	put_u32(b, CRIU_PAGEMAP_MAGIC);
 	h.pages_id = 1;
 	put_msg(b, &h.base);
 	for (i = 0; i < nr; i++) {
@@ -55,6 +56,45 @@ static int check(const struct guard_buf *b, const struct guard_set *s)
 {
 	unit_log_clear();
 	return guard_pagemap_check_buf(b->data, b->len, "pagemap-3.img", SHIFT, "guard-regions-3.img", s);
+}
+
+/* An mm image with two VMAs, the second of status @status */
+static void mm_image(struct guard_buf *b, uint32_t status)
+{
+	CriuGuard__MmEntry mm = CRIU_GUARD__MM_ENTRY__INIT;
+	CriuGuard__VmaEntry v[2] = {CRIU_GUARD__VMA_ENTRY__INIT, CRIU_GUARD__VMA_ENTRY__INIT};
+	CriuGuard__VmaEntry *vp[2] = {&v[0], &v[1]};
+
+	b->len = 0;
+	put_u32(b, GUARD_IMG_COMMON_MAGIC);
+	put_u32(b, CRIU_MM_MAGIC);
+	v[0].has_start = v[0].has_end = v[0].has_status = true;
+	v[0].start = P(10);
+	v[0].end = P(20);
+	v[0].status = 1 << 9; /* VMA_ANON_PRIVATE */
+	v[1] = v[0];
+	v[1].start = P(15);
+	v[1].end = P(16);
+	v[1].status = status;
+	mm.n_vmas = 2;
+	mm.vmas = vp;
+	put_msg(b, &mm.base);
+}
+
+static void test_mm(void)
+{
+	struct guard_buf b = {};
+
+	mm_image(&b, 1 << 9);
+	unit_log_clear();
+	UNIT_CHECK(!guard_mm_check_buf(b.data, b.len, "mm-3.img", "guard-regions-3.img"),
+		   "an_mm_image_without_guard_vmas_is_accepted");
+	mm_image(&b, GUARD_VMA_AREA_GUARD);
+	unit_log_clear();
+	UNIT_CHECK(guard_mm_check_buf(b.data, b.len, "mm-3.img", "guard-regions-3.img") &&
+			   unit_log_has("mm-3.img: entry 0: VMA 1 (0xf000-0x10000) is a VMA_AREA_GUARD"),
+		   "a_vma_area_guard_entry_beside_a_guard_image_is_refused");
+	guard_buf_free(&b);
 }
 
 int main(void)
@@ -103,10 +143,11 @@ int main(void)
 	UNIT_CHECK(check(&b, &s) && unit_log_has("pagemap-3.img: entry 3: truncated"),
 		   "a_cut_pagemap_is_refused_naming_the_entry");
 	b.data[4] ^= 1;
-	UNIT_CHECK(check(&b, &s) && unit_log_has("pagemap-3.img: no pagemap image magic"),
+	UNIT_CHECK(check(&b, &s) && unit_log_has("pagemap-3.img: bad magic"),
 		   "a_pagemap_without_its_magic_is_refused");
 
 	guard_set_free(&s);
 	guard_buf_free(&b);
+	test_mm();
 	return unit_done();
 }
