@@ -89,23 +89,32 @@ static bool is_guard(char *addr)
 }
 
 /*
- * The restore checks guards against the pages CRIU dumped: give it a
- * pagemap-1.img that lists none (common and pagemap magics, then the
- * pagemap_head entry {pages_id: 1}).
+ * The restore checks guards against the pages CRIU dumped and against the
+ * guard VMAs of mm.img: give it a pagemap-1.img that lists no pages (the
+ * pagemap_head entry {pages_id: 1}) and an mm-1.img with no VMA (an empty
+ * mm_entry), each after the common and its own magic.
  */
-static int write_empty_pagemap(void)
+static int write_image(const char *name, uint32_t magic, const uint8_t *entry, uint32_t size)
 {
-	static const uint32_t words[] = {0x54564319, 0x56084025, 2};
-	static const uint8_t head[] = {0x08, 0x01};
-	int fd = openat(image_dir, "pagemap-1.img", O_WRONLY | O_CREAT | O_TRUNC, 0644);
+	uint32_t words[] = {0x54564319, magic, size};
+	int fd = openat(image_dir, name, O_WRONLY | O_CREAT | O_TRUNC, 0644);
 	int ret = -1;
 
 	if (fd < 0)
 		return -1;
-	if (write(fd, words, sizeof(words)) == sizeof(words) && write(fd, head, sizeof(head)) == sizeof(head))
+	if (write(fd, words, sizeof(words)) == sizeof(words) && write(fd, entry, size) == size)
 		ret = 0;
 	close(fd);
 	return ret;
+}
+
+static int write_criu_images(void)
+{
+	static const uint8_t pagemap_head[] = {0x08, 0x01};
+
+	if (write_image("pagemap-1.img", 0x56084025, pagemap_head, sizeof(pagemap_head)))
+		return -1;
+	return write_image("mm-1.img", 0x57492820, NULL, 0);
 }
 
 static int run(cr_plugin_desc_t *d, char *p, size_t ps, bool skip_exit)
@@ -131,8 +140,8 @@ static int run(cr_plugin_desc_t *d, char *p, size_t ps, bool skip_exit)
 	if (madvise(p, NR_PAGES * ps, MADV_GUARD_REMOVE) || is_guard(p + 2 * ps))
 		return fail("can't remove the guards");
 
-	if (write_empty_pagemap())
-		return fail("can't write pagemap-1.img");
+	if (write_criu_images())
+		return fail("can't write pagemap-1.img and mm-1.img");
 	if (d->init(CR_PLUGIN_STAGE__RESTORE))
 		return fail("init(RESTORE) failed");
 	ret = ((CR_PLUGIN_HOOK__RESTORE_VMAS_t *)d->hooks[CR_PLUGIN_HOOK__RESTORE_VMAS])(1, &rst, 1, &late, &nr_late);
@@ -172,6 +181,7 @@ int main(int argc, char **argv)
 
 	unlinkat(image_dir, "guard-regions-1.img", 0);
 	unlinkat(image_dir, "pagemap-1.img", 0);
+	unlinkat(image_dir, "mm-1.img", 0);
 	close(image_dir);
 	rmdir(dir);
 	return ret;
