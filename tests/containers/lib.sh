@@ -156,6 +156,103 @@ ct_netns()
 	ip -n "$1" link set lo up
 }
 
+# ct_raise_pipe_max_size BYTES: raise fs.pipe-max-size for the rest of the
+# flow and put the old value back at exit. The sysctl is global: other runs
+# on the machine (zdtm's lazy flavour) toggle it too, so the flow holds
+# /run/lock/criu-guard-pipe-max-size.lock meanwhile (flock; whoever
+# changes the value takes the same lock).
+ct_raise_pipe_max_size()
+{
+	local old holder fifo=$CT_WORK/pipe-lock.fifo line
+
+	# a holder process keeps the lock, so that no dumped task inherits it
+	mkfifo "$fifo"
+	flock -w 300 /run/lock/criu-guard-pipe-max-size.lock sh -c "echo locked >$fifo; exec sleep 900" &
+	holder=$!
+	ct_defer pkill -P "$holder"
+	read -r -t 310 line <>"$fifo" || ct_fail "cannot lock /run/lock/criu-guard-pipe-max-size.lock"
+	old=$(cat /proc/sys/fs/pipe-max-size)
+	[ "$old" -lt "$1" ] || return 0
+	ct_defer sh -c "echo $old >/proc/sys/fs/pipe-max-size"
+	echo "$1" >/proc/sys/fs/pipe-max-size
+	ct_log "fs.pipe-max-size: $old -> $1 for this flow"
+}
+
+# ct_hosts: two "hosts" on this machine: network namespaces $CT_SRC_NS
+# (10.174.0.1) and $CT_DST_NS (10.174.0.2) joined by a veth pair. The
+# destination side runs in its own mount and PID namespace too (ct_dst).
+CT_SRC_IP=10.174.0.1
+CT_DST_IP=10.174.0.2
+ct_hosts()
+{
+	CT_SRC_NS=${CT_NAME}-src
+	CT_DST_NS=${CT_NAME}-dst
+	ct_netns "$CT_SRC_NS"
+	ct_netns "$CT_DST_NS"
+	ip link add "${CT_NAME:0:10}-s" netns "$CT_SRC_NS" type veth peer name "${CT_NAME:0:10}-d" netns "$CT_DST_NS"
+	ip -n "$CT_SRC_NS" addr add "$CT_SRC_IP/24" dev "${CT_NAME:0:10}-s"
+	ip -n "$CT_DST_NS" addr add "$CT_DST_IP/24" dev "${CT_NAME:0:10}-d"
+	ip -n "$CT_SRC_NS" link set "${CT_NAME:0:10}-s" up
+	ip -n "$CT_DST_NS" link set "${CT_NAME:0:10}-d" up
+	timeout 10 nsenter --net="/run/netns/$CT_SRC_NS" busybox ping -c1 -W5 "$CT_DST_IP" >/dev/null || ct_fail "the two hosts cannot reach each other"
+}
+
+# ct_dst SCRIPT: start the destination host: SCRIPT runs with bash in the
+# destination's network namespace and in a new mount and PID namespace,
+# whose init reaps orphans; the host lives until SCRIPT returns (bounded).
+# Sets CT_DST_PID, the host pid of that init.
+ct_dst()
+{
+	local unshare
+
+	nsenter --net="/run/netns/$CT_DST_NS" unshare --pid --fork --mount --mount-proc \
+		"$CT_SERVICE" reap timeout 300 bash -c "$1" >"$CT_WORK/dst.log" 2>&1 &
+	unshare=$!
+	ct_defer kill -9 "$unshare"
+	ct_wait 10 "the destination host" pgrep -P "$unshare"
+	CT_DST_PID=$(pgrep -P "$unshare")
+	ct_defer kill -9 "$CT_DST_PID"
+}
+
+# ct_dst_quit: tell the destination host's script to finish (it waits for
+# $CT_WORK/quit), give it 30 s to clean up
+ct_dst_quit()
+{
+	local i
+
+	touch "$CT_WORK/quit"
+	for ((i = 0; i < 150; i++)); do
+		kill -0 "$CT_DST_PID" 2>/dev/null || return 0
+		sleep 0.2
+	done
+}
+
+# ct_port_open NETNS PORT: something listens on TCP PORT in /run/netns/NETNS
+ct_port_open()
+{
+	nsenter --net="/run/netns/$1" ss -Hltn "sport = :$2" | grep -q LISTEN
+}
+
+# ct_runc_bundle DIR NETNS: an OCI bundle (runc spec) around ct_rootfs, in
+# the network namespace /run/netns/NETNS
+ct_runc_bundle()
+{
+	local dir=$1 netns=$2
+
+	ct_rootfs "$dir/rootfs"
+	(cd "$dir" && runc spec)
+	# no terminal; the container's command; its network
+	ct_json "$dir/config.json" "c['process']['terminal'] = False" \
+		"c['process']['args'] = ['sh', '-c', '$CT_INIT_CMD']" \
+		"[n.update(path='/run/netns/$netns') for n in c['linux']['namespaces'] if n['type'] == 'network']"
+}
+
+# ct_runc_pid ID: the host pid of a runc container's init
+ct_runc_pid()
+{
+	runc state "$1" | sed -n 's/.*"pid": \([0-9]*\).*/\1/p'
+}
+
 # ct_podman_setup: podman's configuration for checkpointing, as a
 # containers.conf drop-in (removed at exit): the runtime is runc (Debian's
 # crun cannot checkpoint), and, on a machine whose bounding set lacks

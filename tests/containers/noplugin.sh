@@ -4,11 +4,11 @@
 # points CRIU_LIBS_DIR elsewhere). Then CRIU's own guard support records
 # the guards, and the same criu must restore them exactly, the locked VMA
 # that holds guards included.
+CT_PORT=17410
 . "$(dirname "$0")/lib.sh"
 
 ct_init "$@"
 ct_require_installed
-CT_PORT=17410
 
 empty=$CT_WORK/no-plugins
 mkdir -p "$empty" "$CT_WORK/images"

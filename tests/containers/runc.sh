@@ -8,20 +8,6 @@ ct_init "$@"
 ct_require runc nsenter
 ct_require_installed
 
-# ct_runc_bundle DIR NETNS: an OCI bundle (runc spec) around ct_rootfs, in
-# the network namespace /run/netns/NETNS
-ct_runc_bundle()
-{
-	local dir=$1 netns=$2
-
-	ct_rootfs "$dir/rootfs"
-	(cd "$dir" && runc spec)
-	# no terminal; the container's command; its network
-	ct_json "$dir/config.json" "c['process']['terminal'] = False" \
-		"c['process']['args'] = ['sh', '-c', '$CT_INIT_CMD']" \
-		"[n.update(path='/run/netns/$netns') for n in c['linux']['namespaces'] if n['type'] == 'network']"
-}
-
 id=$CT_NAME-$$
 bundle=$CT_WORK/bundle
 ct_netns "$id"
@@ -30,7 +16,7 @@ ct_runc_bundle "$bundle" "$id"
 ct_defer runc delete -f "$id"
 # stdio are pipes: runc hands them back to the restored container
 ct_run 30 runc run -d -b "$bundle" "$id" </dev/null > >(cat >"$CT_WORK/container.log") 2>&1
-pid=$(runc state "$id" | sed -n 's/.*"pid": \([0-9]*\).*/\1/p')
+pid=$(ct_runc_pid "$id")
 ct_wait 20 "the guard workload to listen" ct_ask "$pid"
 ct_service_ok "$pid"
 ct_guards "$pid" >"$CT_WORK/guards"
@@ -41,6 +27,6 @@ ct_guard_images "$CT_WORK/images"
 ct_run "$CT_TIMEOUT" runc restore -d --image-path "$CT_WORK/images" --work-path "$CT_WORK/work" \
 	-b "$bundle" "$id" </dev/null > >(cat >>"$CT_WORK/container.log") 2>&1 ||
 	ct_fail "runc restore failed"
-pid=$(runc state "$id" | sed -n 's/.*"pid": \([0-9]*\).*/\1/p')
+pid=$(ct_runc_pid "$id")
 ct_service_ok "$pid"
 ct_same_guards "$CT_WORK/guards" "$pid"
