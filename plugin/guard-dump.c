@@ -5,7 +5,9 @@
 #include <errno.h>
 #include <inttypes.h>
 
+#include "guard-delta.h"
 #include "guard-image.h"
+#include "guard-lineage.h"
 #include "guard-log.h"
 #include "guard-plugin.h"
 #include "guard-probe.h"
@@ -195,6 +197,7 @@ void guard_dump_fini(void)
 	pending = NULL;
 	nr_pending = cap_pending = 0;
 	inventoried = false;
+	guard_lineage_free();
 }
 
 /* The first task with guards: list the plugin, write the images held back */
@@ -224,11 +227,46 @@ static int write_image(int vpid, const struct guard_set *s, size_t *bytes, uint6
 {
 	unsigned int shift = guard_page_shift();
 
-	if (!inventoried && !s->ranges.nr)
+	if (!inventoried && !s->ranges.nr && !s->parent)
 		return defer_empty_image(vpid);
 	if (!inventoried && inventory_plugin(shift))
 		return -1;
 	return guard_image_write(criu_get_image_dir(), vpid, s, shift, bytes, pages);
+}
+
+/*
+ * A child's image is the difference from its parent's set when that is
+ * smaller: a forked child keeps most of what it inherited.
+ */
+static int write_task(int pid, int vpid, struct guard_set *s, size_t *bytes, uint64_t *pages)
+{
+	struct guard_set add = {.pid = vpid}, *del;
+	const struct guard_set *parent;
+	int parent_vpid, ret;
+
+	parent = guard_lineage_parent(pid, &parent_vpid);
+	del = parent ? calloc(1, sizeof(*del)) : NULL;
+	if (del && !guard_delta_make(parent, s, &add, del) && add.ranges.nr + del->ranges.nr < s->ranges.nr) {
+		add.parent = parent_vpid;
+		add.removed = del;
+		add.full_ranges = s->ranges.nr;
+		add.full_pages = guard_ranges_pages(&s->ranges, guard_page_shift());
+		del = NULL;
+		ret = write_image(vpid, &add, bytes, pages);
+	} else {
+		ret = write_image(vpid, s, bytes, pages);
+	}
+	guard_set_free(&add);
+	if (del) {
+		guard_set_free(del);
+		free(del);
+	}
+	/* Kept for the children, who are dumped after it */
+	if (!ret && s->ranges.nr && guard_lineage_keep(pid, vpid, s)) {
+		pr_err("pid %d: no memory to keep its guards for its children\n", pid);
+		ret = -1;
+	}
+	return ret;
 }
 
 int guard_dump_task(int pid, int vpid, const struct cr_plugin_vma *vmas, unsigned int nr_vmas)
@@ -239,7 +277,7 @@ int guard_dump_task(int pid, int vpid, const struct cr_plugin_vma *vmas, unsigne
 	long discovery_us;
 	bool have_gu;
 	uint64_t pages = 0;
-	size_t bytes = 0;
+	size_t bytes = 0, nr;
 	int ret;
 
 	clock_gettime(CLOCK_MONOTONIC, &t0);
@@ -252,14 +290,15 @@ int guard_dump_task(int pid, int vpid, const struct cr_plugin_vma *vmas, unsigne
 	ret = scan_vmas(pid, vmas, nr_vmas, have_gu, &s, &scanned);
 	/* Discovery: from the hook's entry to the guard list being ready */
 	discovery_us = guard_elapsed_us(&t0);
+	nr = s.ranges.nr;
 	if (!ret)
-		ret = write_image(vpid, &s, &bytes, &pages);
+		ret = write_task(pid, vpid, &s, &bytes, &pages);
 
 	if (!ret)
 		pr_summary("pid %d (vpid %d): scanned %u of %u VMAs (%s) in %ld us, %zu guard ranges, %" PRIu64
 			   " pages, %zu image bytes, %ld us\n",
 			   pid, vpid, scanned, nr_vmas, have_gu ? "smaps gu" : "no gu flag: every VMA that can hold guards",
-			   discovery_us, s.ranges.nr, pages, bytes, guard_elapsed_us(&t0));
+			   discovery_us, nr, pages, bytes, guard_elapsed_us(&t0));
 	guard_set_free(&s);
 	return ret ? -1 : 0;
 }

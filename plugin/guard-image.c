@@ -70,14 +70,16 @@ static int put_entry(struct guard_buf *b, const ProtobufCMessage *msg)
 
 /*
  * Write ranges [first, first + nr) of @s, all inside the VMA at @vma_start,
- * as one entry; gaps count from @base.
+ * as one entry; gaps count from @base. @remove: the removals of a
+ * difference image (otherwise the field is absent, as in version 1).
  */
 static int put_ranges(struct guard_buf *b, const struct guard_set *s, uint64_t vma_start, uint64_t base,
-		      size_t first, size_t nr, unsigned int page_shift, uint64_t *pages)
+		      size_t first, size_t nr, unsigned int page_shift, uint64_t *pages, bool remove)
 {
 	GuardRangesEntry e = GUARD_RANGES_ENTRY__INIT;
 	size_t i;
 
+	e.has_remove = e.remove = remove;
 	e.vma_start = vma_start;
 	e.origin = base;
 	for (i = 0; i < nr; i++) {
@@ -94,7 +96,7 @@ static int put_ranges(struct guard_buf *b, const struct guard_set *s, uint64_t v
 }
 
 static int put_group(struct guard_buf *b, const struct guard_set *s, const struct guard_group *g,
-		     unsigned int page_shift, uint64_t *pages)
+		     unsigned int page_shift, uint64_t *pages, bool remove)
 {
 	uint64_t base = g->vma_start;
 	size_t done;
@@ -104,9 +106,38 @@ static int put_group(struct guard_buf *b, const struct guard_set *s, const struc
 
 		if (nr > GUARD_IMG_RANGES_PER_ENTRY)
 			nr = GUARD_IMG_RANGES_PER_ENTRY;
-		if (put_ranges(b, s, g->vma_start, base, g->first + done, nr, page_shift, pages))
+		if (put_ranges(b, s, g->vma_start, base, g->first + done, nr, page_shift, pages, remove))
 			return -ENOMEM;
 		base = s->ranges.r[g->first + done + nr - 1].end;
+	}
+	return 0;
+}
+
+static size_t largest_group(const struct guard_set *s)
+{
+	size_t i, most = 0;
+
+	for (i = 0; s && i < s->nr_groups; i++)
+		if (s->groups[i].nr > most)
+			most = s->groups[i].nr;
+	return most;
+}
+
+/*
+ * The groups of @s and, in a difference image, of its removals, in order
+ * of their VMA: a VMA's removals come before its additions.
+ */
+static int put_groups(struct guard_buf *out, const struct guard_set *s, unsigned int page_shift, uint64_t *pages)
+{
+	const struct guard_set *del = s->removed;
+	size_t i = 0, j = 0;
+
+	while (i < s->nr_groups || (del && j < del->nr_groups)) {
+		bool rm = del && j < del->nr_groups &&
+			  (i == s->nr_groups || del->groups[j].vma_start <= s->groups[i].vma_start);
+
+		if (rm ? put_group(out, del, &del->groups[j++], page_shift, pages, true) : put_group(out, s, &s->groups[i++], page_shift, pages, false))
+			return -ENOMEM;
 	}
 	return 0;
 }
@@ -114,14 +145,13 @@ static int put_group(struct guard_buf *b, const struct guard_set *s, const struc
 static int encode(const struct guard_set *s, unsigned int page_shift, uint64_t nr_pages, struct guard_buf *out)
 {
 	GuardHeadEntry head = GUARD_HEAD_ENTRY__INIT;
+	const struct guard_set *del = s->parent ? s->removed : NULL;
 	uint64_t *pages = NULL;
-	size_t i, most = 0;
+	size_t most;
 	int ret = -ENOMEM;
 
 	/* Page counts of the largest entry: nothing for a task without guards */
-	for (i = 0; i < s->nr_groups; i++)
-		if (s->groups[i].nr > most)
-			most = s->groups[i].nr;
+	most = largest_group(s) > largest_group(del) ? largest_group(s) : largest_group(del);
 	if (most > GUARD_IMG_RANGES_PER_ENTRY)
 		most = GUARD_IMG_RANGES_PER_ENTRY;
 	if (most) {
@@ -136,13 +166,21 @@ static int encode(const struct guard_set *s, unsigned int page_shift, uint64_t n
 	head.pid = s->pid;
 	head.nr_ranges = s->ranges.nr;
 	head.nr_pages = nr_pages;
+	if (s->parent) {
+		head.has_parent = head.has_full_ranges = head.has_full_pages = true;
+		head.parent = s->parent;
+		head.full_ranges = s->full_ranges;
+		head.full_pages = s->full_pages;
+		if (del) {
+			head.nr_ranges += del->ranges.nr;
+			head.nr_pages += guard_ranges_pages(&del->ranges, page_shift);
+		}
+	}
 
 	if (put_u32(out, GUARD_IMG_COMMON_MAGIC) || put_u32(out, GUARD_IMG_MAGIC) || put_entry(out, &head.base))
 		goto out;
-
-	for (i = 0; i < s->nr_groups; i++)
-		if (put_group(out, s, &s->groups[i], page_shift, pages))
-			goto out;
+	if (put_groups(out, s, page_shift, pages))
+		goto out;
 	ret = 0;
 out:
 	free(pages);
@@ -161,7 +199,8 @@ struct img_reader {
 	const char *name;
 	unsigned int entry; /* index of the entry being read, 0 = head */
 	unsigned int page_shift;
-	uint64_t prev_end; /* end of the last range, or of the last VMA start */
+	uint64_t prev_end;    /* end of the last range, or of the last VMA start */
+	uint64_t prev_end_rm; /* the same for the removals of a difference image */
 	uint64_t nr_ranges;
 	uint64_t nr_pages;
 	const GuardHeadEntry *head;
@@ -267,6 +306,20 @@ static int check_head(struct img_reader *rd, const GuardHeadEntry *head)
 	if (head->version >= GUARD_IMG_VERSION_PID && (!head->has_pid || !head->pid || head->pid > INT32_MAX)) {
 		img_err(rd, "version %u records no valid pid", head->version);
 		return -1;
+	}
+	if (head->has_parent && head->parent) {
+		if (head->version < GUARD_IMG_VERSION_PARENT) {
+			img_err(rd, "version %u cannot be a difference from a parent", head->version);
+			return -1;
+		}
+		if (head->parent > INT32_MAX || head->parent == head->pid) {
+			img_err(rd, "parent %u is not another task", head->parent);
+			return -1;
+		}
+		if (!head->has_full_ranges || !head->has_full_pages || head->full_ranges > GUARD_IMG_MAX_RANGES) {
+			img_err(rd, "a difference from parent %u without valid totals of the whole set", head->parent);
+			return -1;
+		}
 	}
 	/* Every range takes at least two bytes: refuse before allocating */
 	if (head->nr_ranges > (rd->len - rd->pos) / 2 || head->nr_ranges > GUARD_IMG_MAX_RANGES) {
@@ -385,6 +438,35 @@ static int decode_ranges(struct img_reader *rd, const GuardRangesEntry *e, struc
 	return decode_pairs(rd, e, s);
 }
 
+/*
+ * A removal entry of a difference image goes to s->removed, which keeps
+ * its own order: swap in its end of the last range while decoding it.
+ */
+static int decode_entry(struct img_reader *rd, const GuardRangesEntry *e, struct guard_set *s)
+{
+	uint64_t prev = rd->prev_end;
+	int ret;
+
+	if (!(e->has_remove && e->remove))
+		return decode_ranges(rd, e, s);
+	if (!s->parent) {
+		img_err(rd, "removes ranges, but the image is not a difference from a parent");
+		return -1;
+	}
+	if (!s->removed) {
+		s->removed = calloc(1, sizeof(*s->removed));
+		if (!s->removed) {
+			img_err(rd, "out of memory");
+			return -1;
+		}
+	}
+	rd->prev_end = rd->prev_end_rm;
+	ret = decode_ranges(rd, e, s->removed);
+	rd->prev_end_rm = rd->prev_end;
+	rd->prev_end = prev;
+	return ret;
+}
+
 static int read_ranges(struct img_reader *rd, struct guard_set *s)
 {
 	ProtobufCAllocator pa = {.alloc = pb_alloc, .free = pb_free, .allocator_data = rd};
@@ -400,7 +482,7 @@ static int read_ranges(struct img_reader *rd, struct guard_set *s)
 				size);
 			return -1;
 		}
-		ret = decode_ranges(rd, e, s);
+		ret = decode_entry(rd, e, s);
 		guard_ranges_entry__free_unpacked(e, &pa);
 		if (ret)
 			return -1;
@@ -419,6 +501,11 @@ int guard_image_decode(const uint8_t *buf, size_t len, const char *name, unsigne
 	if (check_magic(&rd) || check_framing(&rd) || read_head(&rd, &head))
 		goto out;
 	rd.head = head;
+	if (head->has_parent && head->parent) {
+		s->parent = head->parent;
+		s->full_ranges = head->full_ranges;
+		s->full_pages = head->full_pages;
+	}
 	/* Room for all ranges at once: check_head() bounded the count by @len */
 	if (guard_ranges_reserve(&s->ranges, head->nr_ranges)) {
 		pr_err("%s: entry 0: no memory for %" PRIu64 " ranges\n", name, head->nr_ranges);
@@ -556,6 +643,8 @@ int guard_image_write(int dirfd, int vpid, const struct guard_set *s, unsigned i
 	}
 	if (write_file(dirfd, name, &b))
 		goto out;
+	if (s->parent)
+		*pages = s->full_pages;
 	*bytes = b.len;
 	ret = 0;
 out:

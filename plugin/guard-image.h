@@ -17,13 +17,15 @@
 /*
  * Format versions, bumped by one per change; readers take every version
  * from GUARD_IMG_VERSION_MIN up (docs/image-format.md). 2: the head
- * records the task's pid.
+ * records the task's pid. 3: an image may be a difference from the
+ * parent's set.
  */
-#define GUARD_IMG_VERSION      2
-#define GUARD_IMG_VERSION_MIN  1
-#define GUARD_IMG_VERSION_PID  2
-#define GUARD_IMG_COMMON_MAGIC 0x54564319 /* CRIU's IMG_COMMON_MAGIC (Sarov) */
-#define GUARD_IMG_MAGIC	       0x56284712 /* Vologda */
+#define GUARD_IMG_VERSION	 3
+#define GUARD_IMG_VERSION_MIN	 1
+#define GUARD_IMG_VERSION_PID	 2
+#define GUARD_IMG_VERSION_PARENT 3
+#define GUARD_IMG_COMMON_MAGIC	 0x54564319 /* CRIU's IMG_COMMON_MAGIC (Sarov) */
+#define GUARD_IMG_MAGIC		 0x56284712 /* Vologda */
 
 /* Ranges per protobuf entry: bounds the memory one entry takes to unpack */
 #define GUARD_IMG_RANGES_PER_ENTRY 65536

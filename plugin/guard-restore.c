@@ -15,6 +15,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include "guard-delta.h"
 #include "guard-image.h"
 #include "guard-log.h"
 #include "guard-madvise.h"
@@ -52,7 +53,8 @@ struct task_restore {
 	const struct cr_plugin_rst_vma *vmas;
 	unsigned int nr_vmas;
 	struct guard_set set;
-	size_t *vma_group; /* per VMA: index of its group in set, or SIZE_MAX */
+	struct guard_set diff; /* the difference image set was made of, if it was one */
+	size_t *vma_group;     /* per VMA: index of its group in set, or SIZE_MAX */
 	struct guard_scanner self;
 	size_t installed, removed, late;
 	size_t premapped;      /* ranges that now sit in premapped VMAs */
@@ -91,30 +93,13 @@ static int install_ranges(struct task_restore *tr, const struct guard_range *r, 
  */
 static struct guard_set handed_down;
 static pid_t handed_down_by;
+static int handed_down_vpid; /* the vpid whose whole set handed_down is */
 
 static bool parent_ranges(uint64_t vma_start, struct guard_ranges *out)
 {
-	size_t lo = 0, hi = handed_down.nr_groups;
-
 	if (!handed_down_by || handed_down_by != getppid())
 		return false;
-
-	out->r = NULL;
-	out->nr = out->cap = 0;
-	while (lo < hi) {
-		size_t mid = (lo + hi) / 2;
-		const struct guard_group *g = &handed_down.groups[mid];
-
-		if (g->vma_start == vma_start) {
-			out->r = handed_down.ranges.r + g->first;
-			out->nr = out->cap = g->nr;
-			break;
-		}
-		if (g->vma_start < vma_start)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
+	guard_set_find(&handed_down, vma_start, out);
 	return true;
 }
 
@@ -123,17 +108,24 @@ void guard_restore_fini(void)
 {
 	guard_set_free(&handed_down);
 	handed_down_by = 0;
+	handed_down_vpid = 0;
 }
 
 /* Keep @tr's guards for the children, or nothing if none can inherit them */
+/*
+ * Kept even when no child inherits an area from @tr: a child's image may
+ * be the difference from @tr's set (version 3).
+ */
 static void hand_down(struct task_restore *tr, bool installed)
 {
 	guard_set_free(&handed_down);
 	handed_down_by = 0;
-	if (!installed || !tr->premapped)
+	handed_down_vpid = 0;
+	if (!installed)
 		return;
 	handed_down = tr->set;
 	handed_down_by = getpid();
+	handed_down_vpid = tr->vpid;
 	memset(&tr->set, 0, sizeof(tr->set));
 }
 
@@ -168,7 +160,19 @@ static int reconcile(struct task_restore *tr, const struct cr_plugin_rst_vma *v,
 	const struct guard_ranges *had = &have;
 	int ret = 0;
 
-	if (parent_ranges(v->vma.start, &from_parent)) {
+	if (parent_ranges(v->vma.start, &from_parent) && tr->diff.parent == handed_down_vpid) {
+		/*
+		 * The image is the difference from exactly what the parent
+		 * left here: its removals and additions are what to do.
+		 */
+		tr->known++;
+		guard_set_find(tr->diff.removed, v->vma.start, &del);
+		guard_set_find(&tr->diff, v->vma.start, &add);
+		ret = install_ranges(tr, del.r, del.nr, delta, MADV_GUARD_REMOVE);
+		if (!ret)
+			ret = install_ranges(tr, add.r, add.nr, delta, MADV_GUARD_INSTALL);
+		return ret;
+	} else if (parent_ranges(v->vma.start, &from_parent)) {
 		had = &from_parent;
 		tr->known++;
 	} else {
@@ -307,13 +311,24 @@ static int check_kernel(struct task_restore *tr)
 	return -1;
 }
 
-static int load_image(struct task_restore *tr)
+static int read_image(void *arg, int vpid, const char *img, struct guard_set *s)
 {
-	int ret = guard_image_read(criu_get_image_dir(), tr->vpid, guard_page_shift(), &tr->set);
+	int ret = guard_image_read(criu_get_image_dir(), vpid, guard_page_shift(), s);
 
 	if (ret == -ENOENT)
-		pr_err("%s is missing: the dump recorded guards, so every task has an image\n", tr->img);
-	if (ret)
+		pr_err("%s is missing: the dump recorded guards, so every task has an image\n", img);
+	return ret ? -1 : 0;
+}
+
+static int load_image(struct task_restore *tr)
+{
+	struct guard_lineage_src src = {
+		.known = &handed_down, .known_vpid = handed_down_vpid, .read = read_image, .page_shift = guard_page_shift()};
+
+	if (read_image(NULL, tr->vpid, tr->img, &tr->set))
+		return -1;
+	/* A difference from the parent's set: the parent handed it down, or its image has it */
+	if (tr->set.parent && guard_delta_resolve(&src, tr->img, &tr->set, 0, &tr->diff))
 		return -1;
 
 	tr->vma_group = malloc(sizeof(*tr->vma_group) * (tr->nr_vmas ? tr->nr_vmas : 1));
@@ -382,6 +397,7 @@ int guard_restore_task(int vpid, const struct cr_plugin_rst_vma *vmas, unsigned 
 			   guard_elapsed_us(&t0));
 	hand_down(&tr, ret == 0);
 	guard_set_free(&tr.set);
+	guard_set_free(&tr.diff);
 	free(tr.vma_group);
 	return ret < 0 ? -1 : 0;
 }

@@ -88,4 +88,33 @@ void guard_set_free(struct guard_set *s)
 	s->nr_groups = s->cap_groups = 0;
 	s->nr_entries = s->cap_entries = 0;
 	s->pid = 0;
+	if (s->removed) {
+		guard_set_free(s->removed);
+		free(s->removed);
+	}
+	s->removed = NULL;
+	s->parent = 0;
+	s->full_ranges = s->full_pages = 0;
+}
+
+void guard_set_find(const struct guard_set *s, uint64_t vma_start, struct guard_ranges *out)
+{
+	size_t lo = 0, hi = s ? s->nr_groups : 0;
+
+	out->r = NULL;
+	out->nr = out->cap = 0;
+	while (lo < hi) {
+		size_t mid = (lo + hi) / 2;
+		const struct guard_group *g = &s->groups[mid];
+
+		if (g->vma_start == vma_start) {
+			out->r = s->ranges.r + g->first;
+			out->nr = out->cap = g->nr;
+			return;
+		}
+		if (g->vma_start < vma_start)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
 }

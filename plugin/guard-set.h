@@ -21,6 +21,15 @@ struct guard_set {
 	size_t cap_groups;
 	int pid; /* the task's vpid, as its image records it (0: not recorded) */
 	/*
+	 * A difference from the set of the task @parent (image version 3;
+	 * 0: the ranges are all the task's): the ranges hold what the task
+	 * added, @removed what it removed, and @full_ranges/@full_pages
+	 * count the task's set once the difference is applied.
+	 */
+	int parent;
+	struct guard_set *removed;
+	uint64_t full_ranges, full_pages;
+	/*
 	 * Where the ranges came from, for messages: entry_first[i] is the
 	 * index of the first range read from image entry i + 1 (filled by the
 	 * image decoder only).
@@ -44,6 +53,9 @@ int guard_set_begin_entry(struct guard_set *s);
 
 /* The image entry range @i was read from (1 ...), or 0 if unknown. */
 unsigned int guard_set_entry_of(const struct guard_set *s, size_t i);
+
+/* The ranges of the group of @vma_start in @s (a view; none if no such group or no @s) */
+void guard_set_find(const struct guard_set *s, uint64_t vma_start, struct guard_ranges *out);
 
 void guard_set_free(struct guard_set *s);
 

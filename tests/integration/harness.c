@@ -49,10 +49,14 @@
 #define INV_PLUGINS_FIELD    12		/* inventory_entry.plugins_entry, plugins_entry.plugins */
 #define GUARD_HEAD_NR_RANGES 3
 #define GUARD_HEAD_NR_PAGES  4
-#define GUARD_RANGES_PAGES   3
-#define GUARD_PLUGIN_NAME    "guard"
-#define PLUGIN_LOG_PREFIX    "guard_plugin: "
-#define MISSING_PLUGIN_MSG   "Missing required plugin: " GUARD_PLUGIN_NAME /* criu/image.c */
+/* Version 3: a difference from the parent's set counts the whole set here */
+#define GUARD_HEAD_PARENT      6
+#define GUARD_HEAD_FULL_RANGES 7
+#define GUARD_HEAD_FULL_PAGES  8
+#define GUARD_RANGES_PAGES     3
+#define GUARD_PLUGIN_NAME      "guard"
+#define PLUGIN_LOG_PREFIX      "guard_plugin: "
+#define MISSING_PLUGIN_MSG     "Missing required plugin: " GUARD_PLUGIN_NAME /* criu/image.c */
 
 /* Scenario flags */
 #define SC_PAGE_SERVER	   (1U << 0)  /* dump through criu page-server */
@@ -733,22 +737,35 @@ static int inventory_has_plugin(struct run *run)
 /* Reads nr_ranges and nr_pages from the head of a guard image. */
 static int guard_image_totals(const char *path, uint64_t *ranges, uint64_t *pages)
 {
+	uint64_t parent = 0, full_ranges, full_pages;
 	struct img_entry e;
 	struct pb_field f;
 	struct pb_iter it;
 	struct img img;
 	int ret = -1;
 
-	*ranges = *pages = UINT64_MAX;
+	*ranges = *pages = full_ranges = full_pages = UINT64_MAX;
 	if (img_open(&img, path))
 		return -1;
 	if (img.magic[0] == IMG_COMMON_MAGIC && img_next(&img, &e) == 1) {
 		pb_init(&it, e.data, e.len);
 		while (pb_next(&it, &f) == 1) {
-			if (f.num == GUARD_HEAD_NR_RANGES && f.wire == PB_VARINT)
+			if (f.wire != PB_VARINT)
+				continue;
+			if (f.num == GUARD_HEAD_NR_RANGES)
 				*ranges = f.varint;
-			if (f.num == GUARD_HEAD_NR_PAGES && f.wire == PB_VARINT)
+			if (f.num == GUARD_HEAD_NR_PAGES)
 				*pages = f.varint;
+			if (f.num == GUARD_HEAD_PARENT)
+				parent = f.varint;
+			if (f.num == GUARD_HEAD_FULL_RANGES)
+				full_ranges = f.varint;
+			if (f.num == GUARD_HEAD_FULL_PAGES)
+				full_pages = f.varint;
+		}
+		if (parent) {
+			*ranges = full_ranges;
+			*pages = full_pages;
 		}
 		ret = 0;
 	}
