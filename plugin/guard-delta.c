@@ -116,8 +116,9 @@ struct apply_ctx {
 	const struct guard_set *add;
 	size_t next_add; /* next group of add to merge in */
 	struct guard_set *out;
-	uint64_t bad_vma; /* VMA of the refused difference */
-	int why;	  /* GUARD_DELTA_* of the refusal */
+	uint64_t bad_vma;	       /* VMA of the refused difference */
+	const struct guard_range *bad; /* the refused removal or addition */
+	int why;		       /* GUARD_DELTA_* of the refusal */
 };
 
 /*
@@ -169,7 +170,8 @@ static int copy_run(struct guard_ranges *out, const struct guard_range *r, size_
  * @kept = @base without @del; -EINVAL if a removal is not wholly inside one
  * range of @base (it would remove what the parent does not have).
  */
-static int subtract(const struct guard_ranges *base, const struct guard_ranges *del, struct guard_ranges *kept)
+static int subtract(const struct guard_ranges *base, const struct guard_ranges *del, struct guard_ranges *kept,
+		    const struct guard_range **bad)
 {
 	struct guard_range cur = {};
 	size_t i = 0, d, k;
@@ -183,8 +185,10 @@ static int subtract(const struct guard_ranges *base, const struct guard_ranges *
 				break;
 			/* The range of base that holds rm->start: the last one starting at or before it */
 			k = first_from(base, i, rm->start + 1);
-			if (k == i || base->r[k - 1].end < rm->end)
+			if (k == i || base->r[k - 1].end < rm->end) {
+				*bad = rm;
 				return -EINVAL;
+			}
 			ret = copy_run(kept, base->r + i, k - 1 - i);
 			cur = base->r[k - 1];
 			i = k;
@@ -233,12 +237,17 @@ static int merge_into(struct apply_ctx *c, uint64_t vma_start, const struct guar
 		/* An added range that overlaps a kept one is not a difference */
 		if (!ret)
 			ret = guard_set_add(c->out, add->r[j].start, add->r[j].end);
+		if (ret == -EINVAL)
+			c->bad = &add->r[j];
 		i = p;
 	}
 	if (!ret)
 		ret = set_run(c->out, kept->r + i, kept->nr - i);
-	if (ret == -EINVAL)
+	if (ret == -EINVAL) {
 		c->why = GUARD_DELTA_ADDS_HELD;
+		if (!c->bad)
+			c->bad = &add->r[add->nr - 1];
+	}
 	return ret;
 }
 
@@ -263,7 +272,7 @@ static int apply_one(void *arg, uint64_t vma_start, const struct guard_ranges *b
 		ret = merge_into(c, vma_start, base, &add);
 		goto fail;
 	}
-	ret = subtract(base, del, &kept);
+	ret = subtract(base, del, &kept, &c->bad);
 	if (ret == -EINVAL)
 		c->why = GUARD_DELTA_REMOVES_UNHELD;
 	if (!ret)
@@ -276,7 +285,7 @@ fail:
 }
 
 int guard_delta_apply(const struct guard_set *base, const struct guard_set *add, const struct guard_set *del,
-		      struct guard_set *out, uint64_t *bad_vma)
+		      struct guard_set *out, uint64_t *bad_vma, size_t *bad_range)
 {
 	struct apply_ctx c = {.add = add, .out = out, .why = GUARD_DELTA_NOMEM};
 	struct guard_ranges empty = {}, rest;
@@ -293,6 +302,11 @@ int guard_delta_apply(const struct guard_set *base, const struct guard_set *add,
 	if (!ret)
 		return 0;
 	*bad_vma = c.bad_vma;
+	/* Index of the refused range in its set, for the entry it came from */
+	if (c.bad && c.why == GUARD_DELTA_REMOVES_UNHELD)
+		*bad_range = c.bad - del->ranges.r;
+	else if (c.bad)
+		*bad_range = c.bad - add->ranges.r;
 	return ret == -ENOMEM ? GUARD_DELTA_NOMEM : c.why;
 }
 
@@ -316,13 +330,13 @@ static const struct guard_set *parent_set(const struct guard_lineage_src *src, c
 	if (src->known && src->known_vpid == s->parent)
 		return src->known;
 	if (depth >= GUARD_LINEAGE_MAX) {
-		pr_err("%s: more than %d images of parents to follow: a loop\n", img, GUARD_LINEAGE_MAX);
+		pr_err("%s: entry 0: more than %d images of parents to follow: a loop\n", img, GUARD_LINEAGE_MAX);
 		return NULL;
 	}
 	guard_image_name(name, sizeof(name), s->parent);
 	if (src->read(src->arg, s->parent, name, from_disk) ||
 	    (from_disk->parent && guard_delta_resolve(src, name, from_disk, depth + 1, NULL))) {
-		pr_err("%s is a difference from %s, which cannot be read\n", img, name);
+		pr_err("%s: entry 0: a difference from %s, which cannot be read\n", img, name);
 		guard_set_free(from_disk);
 		return NULL;
 	}
@@ -335,21 +349,24 @@ int guard_delta_resolve(const struct guard_lineage_src *src, const char *img, st
 	static const struct guard_set none;
 	struct guard_set from_disk = {}, whole = {};
 	const struct guard_set *base;
+	const struct guard_set *del = s->removed ? s->removed : &none;
+	size_t bad_range = 0;
 	uint64_t bad_vma = 0;
 	int why;
 
 	base = parent_set(src, img, s, depth, &from_disk);
 	if (!base)
 		return -1;
-	why = guard_delta_apply(base, s, s->removed ? s->removed : &none, &whole, &bad_vma);
+	why = guard_delta_apply(base, s, del, &whole, &bad_vma, &bad_range);
 	guard_set_free(&from_disk);
 	if (why) {
-		pr_err("%s: the VMA at %#" PRIx64 " %s the guards of its parent %d\n", img, bad_vma, refusal(why),
-		       s->parent);
+		pr_err("%s: entry %u: the VMA at %#" PRIx64 " %s the guards of its parent %d\n", img,
+		       guard_set_entry_of(why == GUARD_DELTA_REMOVES_UNHELD ? del : s, bad_range), bad_vma,
+		       refusal(why), s->parent);
 		goto err;
 	}
 	if (whole.ranges.nr != s->full_ranges || guard_ranges_pages(&whole.ranges, src->page_shift) != s->full_pages) {
-		pr_err("%s: applied to the guards of its parent %d it gives %zu ranges of %" PRIu64
+		pr_err("%s: entry 0: applied to the guards of its parent %d it gives %zu ranges of %" PRIu64
 		       " pages, its head says %" PRIu64 " of %" PRIu64 "\n",
 		       img, s->parent, whole.ranges.nr, guard_ranges_pages(&whole.ranges, src->page_shift), s->full_ranges,
 		       s->full_pages);

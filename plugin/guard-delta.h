@@ -23,11 +23,12 @@ int guard_delta_make(const struct guard_set *parent, const struct guard_set *chi
 
 /*
  * @out = @base without @del, with @add: the set guard_delta_make() took
- * apart. Refuses (GUARD_DELTA_*, the VMA in @bad_vma) a removal that
- * @base does not hold and an addition that overlaps what it keeps.
+ * apart. Refuses (GUARD_DELTA_*, the VMA in @bad_vma, the index of the
+ * refused range of @del or @add in @bad_range) a removal that @base does
+ * not hold and an addition that overlaps what it keeps.
  */
 int guard_delta_apply(const struct guard_set *base, const struct guard_set *add, const struct guard_set *del,
-		      struct guard_set *out, uint64_t *bad_vma);
+		      struct guard_set *out, uint64_t *bad_vma, size_t *bad_range);
 
 /* Where the sets of a task's ancestors come from */
 struct guard_lineage_src {

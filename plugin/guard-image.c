@@ -431,7 +431,7 @@ static int decode_ranges(struct img_reader *rd, const GuardRangesEntry *e, struc
 			return -1;
 		}
 	}
-	if (guard_set_begin_entry(s)) {
+	if (guard_set_begin_entry(s, rd->entry)) {
 		img_err(rd, "out of memory");
 		return -1;
 	}

@@ -45,9 +45,9 @@ void guard_set_end_vma(struct guard_set *s)
 		s->nr_groups--;
 }
 
-int guard_set_begin_entry(struct guard_set *s)
+int guard_set_begin_entry(struct guard_set *s, unsigned int entry)
 {
-	size_t *e;
+	struct guard_entry_mark *e;
 
 	if (s->nr_entries == s->cap_entries) {
 		size_t cap = s->cap_entries ? s->cap_entries * 2 : 16;
@@ -58,7 +58,8 @@ int guard_set_begin_entry(struct guard_set *s)
 		s->entry_first = e;
 		s->cap_entries = cap;
 	}
-	s->entry_first[s->nr_entries++] = s->ranges.nr;
+	s->entry_first[s->nr_entries].first = s->ranges.nr;
+	s->entry_first[s->nr_entries++].entry = entry;
 	return 0;
 }
 
@@ -70,12 +71,12 @@ unsigned int guard_set_entry_of(const struct guard_set *s, size_t i)
 	while (lo < hi) {
 		size_t mid = (lo + hi) / 2;
 
-		if (s->entry_first[mid] <= i)
+		if (s->entry_first[mid].first <= i)
 			lo = mid + 1;
 		else
 			hi = mid;
 	}
-	return lo;
+	return lo ? s->entry_first[lo - 1].entry : 0;
 }
 
 void guard_set_free(struct guard_set *s)

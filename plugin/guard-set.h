@@ -30,11 +30,14 @@ struct guard_set {
 	struct guard_set *removed;
 	uint64_t full_ranges, full_pages;
 	/*
-	 * Where the ranges came from, for messages: entry_first[i] is the
-	 * index of the first range read from image entry i + 1 (filled by the
-	 * image decoder only).
+	 * Where the ranges came from, for messages: entry_first[i].first is
+	 * the index of the first range read from image entry
+	 * entry_first[i].entry (filled by the image decoder only).
 	 */
-	size_t *entry_first;
+	struct guard_entry_mark {
+		size_t first;
+		unsigned int entry;
+	} * entry_first;
 	size_t nr_entries;
 	size_t cap_entries;
 };
@@ -48,8 +51,8 @@ int guard_set_add(struct guard_set *s, uint64_t start, uint64_t end);
 /* Drop the current VMA if it got no ranges. */
 void guard_set_end_vma(struct guard_set *s);
 
-/* Record that image entry nr_entries + 1 starts at the next range. */
-int guard_set_begin_entry(struct guard_set *s);
+/* Record that image entry @entry starts at the next range. */
+int guard_set_begin_entry(struct guard_set *s, unsigned int entry);
 
 /* The image entry range @i was read from (1 ...), or 0 if unknown. */
 unsigned int guard_set_entry_of(const struct guard_set *s, size_t i);

@@ -31,7 +31,9 @@ INV_PLUGINS = 12
 PM_VADDR, PM_COMPAT_NR, PM_NR = 1, 2, 5
 # proto/guard.proto
 HEAD_VERSION, HEAD_SHIFT, HEAD_NR_RANGES, HEAD_NR_PAGES, HEAD_PID = 1, 2, 3, 4, 5
+HEAD_PARENT = 6  # version 3: the image is a difference from this vpid's set
 RANGES_VMA, RANGES_ORIGIN, RANGES_PAGES = 1, 2, 3
+RANGES_REMOVE = 4  # version 3: ranges removed from the parent's set
 
 PAGE = 4096
 U64 = (1 << 64) - 1
@@ -180,9 +182,11 @@ def packed_varints(flds, num):
 class GuardImage:
     """What a guard image says: head fields and ranges per VMA start"""
 
-    def __init__(self, head, groups):
+    def __init__(self, head, groups, removed=None):
         self.head = head  # list of fields
         self.groups = groups  # [(vma_start, [(start, end)])] in image order
+        self.removed = removed or []  # the same, of removal entries (version 3)
+        self.parent = first(head, HEAD_PARENT) or 0
 
     def ranges(self):
         return merge(r for _, rs in self.groups for r in rs)
@@ -215,9 +219,10 @@ def decode_guard(data):
     if img.magics != [IMG_COMMON_MAGIC, GUARD_MAGIC] or not img.entries:
         raise Malformed("magic or head")
     head = fields(img.entries[0])
-    groups = []
+    groups, removed = [], []
     for e in img.entries[1:]:
         f = fields(e)
+        into = removed if first(f, RANGES_REMOVE) else groups
         vma, origin = first(f, RANGES_VMA), first(f, RANGES_ORIGIN)
         if vma is None or origin is None:
             raise Malformed("ranges entry without vma_start/origin")
@@ -232,11 +237,11 @@ def decode_guard(data):
                 raise Malformed("overflow")
             rs.append((s, e))
             pos = e
-        if groups and groups[-1][0] == vma:
-            groups[-1][1].extend(rs)
+        if into and into[-1][0] == vma:
+            into[-1][1].extend(rs)
         else:
-            groups.append((vma, rs))
-    return GuardImage(head, groups)
+            into.append((vma, rs))
+    return GuardImage(head, groups, removed)
 
 
 def merge(ranges):

@@ -350,11 +350,24 @@ def generate(bases):
 
 # --- classification ---------------------------------------------------------
 
-def expected_guards(imgdir, pid):
+def pages_of(ranges):
+    return {a for s, e in ranges for a in range(s, e, PAGE)}
+
+
+def expected_guards(imgdir, pid, depth=0):
     path = os.path.join(imgdir, "guard-regions-%d.img" % pid)
     if not os.path.exists(path):
         return []
-    return ci.decode_guard(open(path, "rb").read()).ranges()
+    img = ci.decode_guard(open(path, "rb").read())
+    if not img.parent:
+        return img.ranges()
+    if depth > 64:
+        raise ci.Malformed("a loop of parents")
+    # Version 3: (the parent's pages - removed) | added
+    base = pages_of(expected_guards(imgdir, img.parent, depth + 1))
+    rm = pages_of(r for _, rs in img.removed for r in rs)
+    add = pages_of(r for _, rs in img.groups for r in rs)
+    return ci.merge((a, a + PAGE) for a in (base - rm) | add)
 
 
 def classify(args, b, m, mdir):

@@ -27,7 +27,7 @@ static int check(struct cr_plugin_rst_vma *vmas, unsigned int nr, uint64_t vma_s
 	int ret;
 
 	guard_set_begin_vma(&s, vma_start);
-	guard_set_begin_entry(&s);
+	guard_set_begin_entry(&s, 1);
 	guard_set_add(&s, start, end);
 	unit_log_clear();
 	ret = guard_validate("guard-regions-9.img", &s, vmas, nr, groups);
