@@ -484,44 +484,61 @@ static void check_vmflags(struct region *r, const struct vma_list *vl, struct re
 
 /*
  * (e) A restore must not spread "gu" (VM_MAYBE_GUARD, sticky on merge) to
- * VMAs that never held a guard, e.g. by installing guards into premapped
- * VMAs that the kernel merged with their neighbours. Remember the "gu"
- * VMAs seen before the dump; afterwards every "gu" VMA must overlap one.
+ * memory that never held a guard, e.g. by installing guards into a VMA
+ * that the kernel merged with a neighbour for a while (a later split
+ * leaves "gu" on both halves). Remember the "gu" VMAs seen before the
+ * dump; afterwards every page of a "gu" VMA must lie in one of them.
  */
 static struct vma_list gu_before;
 static bool gu_recorded;
 
-static bool overlaps_gu_before(const struct vma *v)
+/* First address of [start, end) outside the "gu" VMAs before the dump, or @end */
+static uint64_t first_not_gu_before(uint64_t start, uint64_t end)
 {
 	size_t i;
 
-	for (i = 0; i < gu_before.nr; i++)
-		if (gu_before.v[i].start < v->end && v->start < gu_before.v[i].end)
-			return true;
-	return false;
+	for (i = 0; i < gu_before.nr && start < end; i++) {
+		if (gu_before.v[i].end <= start)
+			continue;
+		if (gu_before.v[i].start > start)
+			break;
+		start = gu_before.v[i].end;
+	}
+	return start < end ? start : end;
+}
+
+static void record_gu_before(const struct vma *v)
+{
+	if (gu_before.nr == gu_before.cap) {
+		gu_before.cap = gu_before.cap ? gu_before.cap * 2 : 64;
+		gu_before.v = realloc(gu_before.v, gu_before.cap * sizeof(*gu_before.v));
+	}
+	gu_before.v[gu_before.nr++] = *v;
 }
 
 static void check_gu_not_spread(const struct vma_list *vl, struct report *rep)
 {
-	size_t i;
+	const struct vma *first = NULL;
+	size_t i, nr_gu = 0, nr_spread = 0;
 
 	for (i = 0; i < vl->nr; i++) {
 		const struct vma *v = &vl->v[i];
 
 		if (!has_flag(v, "gu"))
 			continue;
-		if (!gu_recorded) {
-			if (gu_before.nr == gu_before.cap) {
-				gu_before.cap = gu_before.cap ? gu_before.cap * 2 : 64;
-				gu_before.v = realloc(gu_before.v, gu_before.cap * sizeof(*gu_before.v));
-			}
-			gu_before.v[gu_before.nr++] = *v;
-		} else if (!overlaps_gu_before(v)) {
-			report(rep, "VMA %#llx-%#llx has \"gu\" after restore but no VMA there had it before the dump",
-			       (unsigned long long)v->start, (unsigned long long)v->end);
-		}
+		nr_gu++;
+		if (!gu_recorded)
+			record_gu_before(v);
+		else if (first_not_gu_before(v->start, v->end) != v->end && !nr_spread++)
+			first = v;
 	}
 	gu_recorded = true;
+	if (nr_spread)
+		report(rep, "%zu of %zu \"gu\" VMAs after restore (%zu before the dump) cover memory that had no \"gu\" "
+		       "before, first %#llx-%#llx (VmFlags:%s) at %#llx",
+		       nr_spread, nr_gu, gu_before.nr, (unsigned long long)first->start,
+		       (unsigned long long)first->end, first->flags,
+		       (unsigned long long)first_not_gu_before(first->start, first->end));
 }
 
 static int install_segv_handler(void)

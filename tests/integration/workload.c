@@ -600,10 +600,21 @@ static int check_threads(char *msg, size_t size)
 	return 0;
 }
 
+/* @st: STACK_PAGES + 1 pages, the guard at the low end; thread @i runs on it */
+static void run_thread_on(int i, struct region *st)
+{
+	pthread_attr_t attr;
+
+	region_expect(st, STACK_PAGES + 1 - STACK_TOP_USED, STACK_TOP_USED, SEED_ANY);
+	TRY(pthread_attr_init(&attr));
+	TRY(pthread_attr_setstack(&attr, st->addr + PG, STACK_PAGES * PG));
+	TRY(pthread_create(&threads[i], &attr, thread_fn, NULL));
+	pthread_attr_destroy(&attr);
+}
+
 static void start_thread(int i)
 {
 	char name[32];
-	pthread_attr_t attr;
 	struct region *st;
 
 	snprintf(name, sizeof(name), "stack%d", i);
@@ -611,12 +622,7 @@ static void start_thread(int i)
 	/* Like glibc 2.42: the guard is a MADV_GUARD_INSTALL page at the low end */
 	TRY(region_guard(st, 0, 1));
 	region_fill(st, 1, STACK_PAGES, 300 + i);
-	region_expect(st, STACK_PAGES + 1 - STACK_TOP_USED, STACK_TOP_USED, SEED_ANY);
-
-	TRY(pthread_attr_init(&attr));
-	TRY(pthread_attr_setstack(&attr, st->addr + PG, STACK_PAGES * PG));
-	TRY(pthread_create(&threads[i], &attr, thread_fn, NULL));
-	pthread_attr_destroy(&attr);
+	run_thread_on(i, st);
 }
 
 static void scn_thread_stacks(void)
@@ -627,6 +633,121 @@ static void scn_thread_stacks(void)
 	for (i = 0; i < NR_THREADS; i++)
 		start_thread(i);
 	post_restore_check = check_threads;
+}
+
+/* --- thread stacks laid out as glibc >= 2.42 does ----------------------- */
+
+/*
+ * glibc maps each thread stack with a MADV_GUARD_INSTALL page at its low
+ * end and MADV_NOHUGEPAGE ("nh") on the whole stack; the stack's
+ * neighbours are plain rw-p anonymous VMAs (malloc arenas, other
+ * mappings). Only "nh" keeps a stack and its neighbours apart: a restore
+ * that maps them, lets them merge and installs the guard before
+ * MADV_NOHUGEPAGE splits them again leaves "gu" on the neighbours too,
+ * which check (e) catches.
+ *
+ * Slots, in address order: a free one, then plain and stack in turn, and
+ * a free one above the last stack. The free slots are filled after a fork
+ * (glibc-stacks-fork).
+ */
+#define GLIBC_STACKS 4
+#define PLAIN_PAGES  8
+#define GSTACK_PAGES (STACK_PAGES + 1)
+#define GLIBC_SLOTS  (2 * GLIBC_STACKS + 2)
+
+static char *glibc_slot[GLIBC_SLOTS];
+static struct region *glibc_stack[GLIBC_STACKS];
+
+static struct region *map_at(const char *name, char *addr, size_t nr_pages)
+{
+	struct region *r;
+
+	NEED(mmap(addr, nr_pages * PG, RW, PRIV | MAP_FIXED, -1, 0) == addr);
+	NEED(r = region_add(name, addr, nr_pages, 0));
+	return r;
+}
+
+static struct region *glibc_plain(int slot, uint32_t seed)
+{
+	char name[32];
+	struct region *r;
+
+	snprintf(name, sizeof(name), "plain%d", slot);
+	r = map_at(name, glibc_slot[slot], PLAIN_PAGES);
+	region_fill(r, 0, PLAIN_PAGES, seed);
+	return r;
+}
+
+static struct region *glibc_stack_at(int slot, uint32_t seed)
+{
+	char name[32];
+	struct region *r;
+
+	snprintf(name, sizeof(name), "gstack%d", slot);
+	r = map_at(name, glibc_slot[slot], GSTACK_PAGES);
+	TRY(madvise(r->addr, GSTACK_PAGES * PG, MADV_NOHUGEPAGE));
+	TRY(region_guard(r, 0, 1));
+	region_fill(r, 1, GSTACK_PAGES - 1, seed);
+	return r;
+}
+
+/* Plain VMAs in the odd slots, stacks in the even ones, first and last slot free */
+static void glibc_layout(void)
+{
+	size_t size = 0;
+	char *base;
+	int i;
+
+	for (i = 0; i < GLIBC_SLOTS; i++)
+		size += (i % 2 ? PLAIN_PAGES : GSTACK_PAGES) * PG;
+	base = mmap(NULL, size, PROT_NONE, PRIV, -1, 0);
+	NEED(base != MAP_FAILED);
+	for (i = 0; i < GLIBC_SLOTS; i++) {
+		glibc_slot[i] = base;
+		base += (i % 2 ? PLAIN_PAGES : GSTACK_PAGES) * PG;
+	}
+	/* Slots 0 (stack-sized) and GLIBC_SLOTS - 1 (plain-sized) stay free */
+	for (i = 1; i < GLIBC_SLOTS - 1; i++) {
+		if (i % 2)
+			glibc_plain(i, 500 + i);
+		else
+			glibc_stack[i / 2 - 1] = glibc_stack_at(i, 500 + i);
+	}
+}
+
+static void scn_glibc_stacks(void)
+{
+	glibc_layout();
+}
+
+static void scn_glibc_stacks_threads(void)
+{
+	int i;
+
+	glibc_layout();
+	TRY(pipe(thread_pipe));
+	for (i = 0; i < NR_THREADS; i++)
+		run_thread_on(i, glibc_stack[i]);
+	post_restore_check = check_threads;
+}
+
+/* The child's own stack lands next to the plain VMA it inherited */
+static void glibc_child(void)
+{
+	glibc_stack_at(0, 530);
+}
+
+/*
+ * Parent and child share the layout, so CRIU premaps it in both; each
+ * then maps a VMA of its own, which only the restorer maps, next to a
+ * premapped one: the parent a plain VMA above the last stack, the child
+ * a stack below the first plain VMA.
+ */
+static void scn_glibc_stacks_fork(void)
+{
+	glibc_layout();
+	spawn("child", glibc_child);
+	glibc_plain(GLIBC_SLOTS - 1, 531);
 }
 
 /* --- 20,000+ ranges in one VMA ---------------------------------------- */
@@ -836,6 +957,9 @@ static const struct scenario scenarios[] = {
 	{"cow-divergent", scn_cow_divergent},
 	{"three-gen", scn_three_gen},
 	{"thread-stacks", scn_thread_stacks},
+	{"glibc-stacks", scn_glibc_stacks},
+	{"glibc-stacks-threads", scn_glibc_stacks_threads},
+	{"glibc-stacks-fork", scn_glibc_stacks_fork},
 	{"many-ranges", scn_many_ranges},
 	{"many-ranges-fork", scn_many_ranges_fork},
 	{"many-vmas", scn_many_vmas},
