@@ -210,39 +210,24 @@ static void group_ranges(const struct task_restore *tr, size_t vma, struct guard
 }
 
 /*
- * The kernel refuses guards on a locked VMA: unlock the premapped area,
- * change its guards, lock it again. mlock() then reports ENOMEM for the
- * guard pages it cannot populate but locks the VMA, as in the dumped task.
+ * Premapped VMAs are not locked yet (CRIU locks them once the restorer has
+ * installed every guard), so the kernel takes guards into them.
  */
 static int restore_premapped(struct task_restore *tr, size_t i)
 {
 	const struct cr_plugin_rst_vma *v = &tr->vmas[i];
-	void *addr = (void *)(uintptr_t)v->premapped;
-	size_t len = v->vma.end - v->vma.start;
 	uint64_t delta = v->premapped - v->vma.start;
 	bool inherited = v->rst_flags & CR_PLUGIN_RST_VMA_INHERITED;
-	bool locked = v->vma.attrs & CR_PLUGIN_VMA_LOCKED;
 	struct guard_ranges want;
-	int ret;
 
 	group_ranges(tr, i, &want);
 	tr->premapped += want.nr;
 	if (!want.nr && !inherited)
 		return 0;
 
-	if (locked && munlock(addr, len)) {
-		pr_perror("vpid %d: can't unlock %#" PRIx64 " to install guards", tr->vpid, v->vma.start);
-		return -1;
-	}
 	if (inherited)
-		ret = reconcile(tr, v, &want, delta);
-	else
-		ret = install_ranges(tr, want.r, want.nr, delta, MADV_GUARD_INSTALL);
-	if (!ret && locked && mlock(addr, len) && errno != ENOMEM) {
-		pr_perror("vpid %d: can't lock %#" PRIx64 " again", tr->vpid, v->vma.start);
-		ret = -1;
-	}
-	return ret;
+		return reconcile(tr, v, &want, delta);
+	return install_ranges(tr, want.r, want.nr, delta, MADV_GUARD_INSTALL);
 }
 
 /* Guards the restorer installs right after mapping their VMA */

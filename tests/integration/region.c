@@ -535,7 +535,7 @@ static void check_gu_not_spread(const struct vma_list *vl, struct report *rep)
 	gu_recorded = true;
 	if (nr_spread)
 		report(rep, "%zu of %zu \"gu\" VMAs after restore (%zu before the dump) cover memory that had no \"gu\" "
-		       "before, first %#llx-%#llx (VmFlags:%s) at %#llx",
+			    "before, first %#llx-%#llx (VmFlags:%s) at %#llx",
 		       nr_spread, nr_gu, gu_before.nr, (unsigned long long)first->start,
 		       (unsigned long long)first->end, first->flags,
 		       (unsigned long long)first_not_gu_before(first->start, first->end));

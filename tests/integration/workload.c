@@ -295,14 +295,32 @@ static void scn_memfd(void)
 
 /* --- locked VMA ------------------------------------------------------- */
 
-static struct region *locked, *locked_plain;
+static struct region *locked, *locked_plain, *relocked;
 
-/* mlock() is not inherited: the child has the guards, not the lock */
+/*
+ * mlock() is not inherited: the child has the guards, not the lock, and
+ * locks an inherited VMA of its own (CRIU premaps it in both).
+ */
 static void locked_child(void)
 {
 	locked->flags = REGION_UNLOCKED;
 	locked_plain->flags = REGION_UNLOCKED;
 	TRY(region_guard(locked, 20, 1));
+	if (mlock(relocked->addr, 16 * PG) && errno != ENOMEM)
+		setup_failed("mlock", __LINE__);
+	relocked->flags = REGION_LOCKED;
+}
+
+/* A locked VMA with guards that only the root has: the restorer maps it */
+static void locked_own(void)
+{
+	struct region *own = anon_filled("locked-own", 16, 44);
+
+	TRY(region_guard(own, 0, 1));
+	TRY(region_guard(own, 9, 3));
+	if (mlock(own->addr, 16 * PG) && errno != ENOMEM)
+		setup_failed("mlock", __LINE__);
+	own->flags |= REGION_LOCKED;
 }
 
 static void scn_locked(void)
@@ -319,7 +337,12 @@ static void scn_locked(void)
 	TRY(mlock(locked_plain->addr, 8 * PG));
 	locked_plain->flags |= REGION_LOCKED;
 
+	relocked = anon_filled("relocked", 16, 43);
+	TRY(region_guard(relocked, 3, 2));
+	relocked->flags |= REGION_UNLOCKED;
+
 	spawn("child", locked_child);
+	locked_own();
 }
 
 /* --- parent and child diverge over COW memory ------------------------- */
