@@ -6,8 +6,9 @@
  *   harness --criu PATH --workload PATH [--libdir PLUGIN_DIR] [--keep]
  *           [SCENARIO...]
  *
- * Without --libdir, criu runs without the plugin (stock guard support) and
- * the plugin-specific checks and scenarios are skipped.
+ * Without --libdir, criu runs without the plugin (CRIU's own guard support)
+ * and the plugin-specific checks and scenarios are skipped. criu then gets
+ * an empty --libdir, so that it loads no plugin from its default directory.
  *
  * The harness is a child subreaper and reaps every orphan: PID 1 of these
  * machines does not, and a zombie keeps the pid a restore needs.
@@ -144,6 +145,7 @@ struct run {
 	int nr_procs;
 	char reason[IT_MSG_MAX];
 	char log[32]; /* criu log to show on failure */
+	char no_plugins[300];
 };
 
 static int fail(struct run *run, const char *fmt, ...)
@@ -156,6 +158,20 @@ static int fail(struct run *run, const char *fmt, ...)
 	vsnprintf(run->reason, sizeof(run->reason), fmt, ap);
 	va_end(ap);
 	return -1;
+}
+
+/* An empty plugin directory of the scenario's own, for runs without plugins */
+static char *no_plugins_dir(struct run *run)
+{
+	if (!run->no_plugins[0]) {
+		snprintf(run->no_plugins, sizeof(run->no_plugins), "%s/no-plugins", run->dir);
+		if (mkdir(run->no_plugins, 0755) && errno != EEXIST) {
+			fail(run, "mkdir %s: %s", run->no_plugins, strerror(errno));
+			run->no_plugins[0] = '\0';
+			return NULL;
+		}
+	}
+	return run->no_plugins;
 }
 
 /* --- children ---------------------------------------------------------- */
@@ -532,10 +548,10 @@ static int criu(struct run *run, const char *action, char **extra, int nr_extra)
 	argv[n++] = "-o";
 	argv[n++] = log;
 	argv[n++] = "-v4";
-	if (opt.libdir) {
-		argv[n++] = "--libdir";
-		argv[n++] = (char *)opt.libdir;
-	}
+	argv[n++] = "--libdir";
+	argv[n++] = opt.libdir ? (char *)opt.libdir : no_plugins_dir(run);
+	if (!argv[n - 1])
+		return -1;
 	for (i = 0; i < nr_extra; i++)
 		argv[n++] = extra[i];
 	argv[n] = NULL;
@@ -960,13 +976,13 @@ static int checks_must_fail(struct run *run, const char *needle)
 static int restore_without_plugin(struct run *run)
 {
 	const char *libdir = opt.libdir;
-	char empty[400];
 	int ret;
 
-	snprintf(empty, sizeof(empty), "%s/no-plugins", run->dir);
-	if (mkdir(empty, 0755))
-		return fail(run, "mkdir %s: %s", empty, strerror(errno));
-	opt.libdir = empty;
+	opt.libdir = no_plugins_dir(run);
+	if (!opt.libdir) {
+		opt.libdir = libdir;
+		return -1;
+	}
 	ret = restore(run);
 	opt.libdir = libdir;
 	return must_have_refused(run, ret, "restore", MISSING_PLUGIN_MSG);
