@@ -17,6 +17,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <inttypes.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdbool.h>
@@ -46,6 +47,8 @@
 
 #define VMA_AREA_GUARD	     (1U << 16) /* criu/include/image.h */
 #define MM_VMAS_FIELD	     14		/* mm_entry.vmas */
+#define VMA_START_FIELD	     1		/* vma_entry.start */
+#define VMA_END_FIELD	     2		/* vma_entry.end */
 #define VMA_STATUS_FIELD     7		/* vma_entry.status */
 #define INV_PLUGINS_FIELD    12		/* inventory_entry.plugins_entry, plugins_entry.plugins */
 #define GUARD_HEAD_NR_RANGES 3
@@ -98,6 +101,7 @@ static const struct scenario scenarios[] = {
 	{.name = "glibc-stacks-fork", .workload = "glibc-stacks-fork", .flags = 0},
 	{.name = "many-ranges", .workload = "many-ranges", .flags = 0},
 	{.name = "many-ranges-fork", .workload = "many-ranges-fork", .flags = 0},
+	{.name = "scan-rereport", .workload = "scan-rereport", .flags = 0},
 	{.name = "many-vmas", .workload = "many-vmas", .flags = 0},
 	{.name = "mprotect-split", .workload = "mprotect-split", .flags = 0},
 	{.name = "split-in-child", .workload = "split-in-child", .flags = 0},
@@ -695,29 +699,57 @@ static void img_name(struct run *run, char *buf, size_t size, const char *kind, 
 }
 
 /* Counts the VMA entries CRIU marked VMA_AREA_GUARD in mm-<pid>.img. */
-static int count_mm_guards(const char *path)
-{
-	struct pb_field f, vf;
-	struct img_entry e;
-	struct pb_iter it, vit;
-	struct img img;
-	int nr = 0;
+/* CRIU's own guard entries (VMA_AREA_GUARD) of an mm.img */
+struct mm_guards {
+	int nr;
+	uint64_t pages;
+	int overlaps; /* entries that start below the end of an earlier one */
+};
 
+static void add_mm_guard(struct mm_guards *g, const uint8_t *data, size_t len, uint64_t *prev_end)
+{
+	uint64_t start = 0, end = 0, status = 0;
+	struct pb_field f;
+	struct pb_iter it;
+
+	pb_init(&it, data, len);
+	while (pb_next(&it, &f) == 1) {
+		if (f.num == VMA_START_FIELD)
+			start = f.varint;
+		else if (f.num == VMA_END_FIELD)
+			end = f.varint;
+		else if (f.num == VMA_STATUS_FIELD)
+			status = f.varint;
+	}
+	if (!(status & VMA_AREA_GUARD))
+		return;
+	g->nr++;
+	g->pages += end > start ? (end - start) / IT_PAGE_SIZE : 0;
+	if (g->nr > 1 && start < *prev_end)
+		g->overlaps++;
+	if (end > *prev_end)
+		*prev_end = end;
+}
+
+static int read_mm_guards(const char *path, struct mm_guards *g)
+{
+	uint64_t prev_end = 0;
+	struct img_entry e;
+	struct pb_field f;
+	struct pb_iter it;
+	struct img img;
+
+	memset(g, 0, sizeof(*g));
 	if (img_open(&img, path))
 		return -1;
 	while (img_next(&img, &e) == 1) {
 		pb_init(&it, e.data, e.len);
-		while (pb_next(&it, &f) == 1) {
-			if (f.num != MM_VMAS_FIELD || f.wire != PB_LEN)
-				continue;
-			pb_init(&vit, f.data, f.len);
-			while (pb_next(&vit, &vf) == 1)
-				if (vf.num == VMA_STATUS_FIELD && (vf.varint & VMA_AREA_GUARD))
-					nr++;
-		}
+		while (pb_next(&it, &f) == 1)
+			if (f.num == MM_VMAS_FIELD && f.wire == PB_LEN)
+				add_mm_guard(g, f.data, f.len, &prev_end);
 	}
 	img_close(&img);
-	return nr;
+	return 0;
 }
 
 static bool has_string(const struct pb_field *f, const char *s)
@@ -820,24 +852,26 @@ static int check_images(struct run *run)
 {
 	unsigned long total = 0;
 	char path[400];
-	int i, nr;
+	struct mm_guards g;
+	int i;
 
 	for (i = 0; i < run->nr_procs; i++) {
 		const struct it_proc *p = &run->procs[i];
 
 		total += p->guard_pages;
 		img_name(run, path, sizeof(path), "mm", p->pid);
-		nr = count_mm_guards(path);
-		if (nr < 0)
+		if (read_mm_guards(path, &g))
 			return fail(run, "cannot read %s", path);
 		if (!opt.libdir) {
-			if (p->guard_pages && !nr)
-				return fail(run, "%s: stock criu stored no guard VMA", p->role);
+			/* Each guard page once: PAGEMAP_SCAN re-reports must not be stored */
+			if (g.overlaps || g.pages != p->guard_pages)
+				return fail(run, "%s: mm-%d.img has %d guard entries, %d overlapping, for %" PRIu64 " pages; the task has %lu guard pages",
+					    p->role, p->pid, g.nr, g.overlaps, g.pages, p->guard_pages);
 			continue;
 		}
-		if (nr)
+		if (g.nr)
 			return fail(run, "%s: mm-%d.img has %d VMA_AREA_GUARD entries", p->role,
-				    p->pid, nr);
+				    p->pid, g.nr);
 		if (check_guard_image(run, p))
 			return -1;
 	}

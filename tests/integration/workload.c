@@ -788,6 +788,24 @@ static void scn_many_ranges(void)
 	region_fill(r, 0, r->nr_pages, 51);
 }
 
+/*
+ * --- 1,000 ranges as PAGEMAP_SCAN re-reports them --------------------------
+ *
+ * With this layout and vec_len 1000 (CRIU's collect_madv_guards()), 6.18
+ * returns a walk_end short of the last range and reports 488 ranges twice
+ * (1,488 in all): the images must hold each guard once.
+ */
+#define REREPORT_RANGES 1000
+
+static void scn_scan_rereport(void)
+{
+	struct region *r = anon_filled("rereport", 3 * REREPORT_RANGES, 54);
+	size_t i;
+
+	for (i = 0; i < REREPORT_RANGES; i++)
+		TRY(region_guard(r, 3 * i + 1, 1));
+}
+
 /* --- a child that reshapes 20,000+ inherited ranges ----------------------- */
 
 static struct region *many;
@@ -985,6 +1003,7 @@ static const struct scenario scenarios[] = {
 	{"glibc-stacks-fork", scn_glibc_stacks_fork},
 	{"many-ranges", scn_many_ranges},
 	{"many-ranges-fork", scn_many_ranges_fork},
+	{"scan-rereport", scn_scan_rereport},
 	{"many-vmas", scn_many_vmas},
 	{"mprotect-split", scn_mprotect_split},
 	{"split-in-child", scn_split_in_child},
