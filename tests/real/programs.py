@@ -123,11 +123,30 @@ class Program:
     def ping(self):
         self.check_state(ping=True)
 
+    @staticmethod
+    def expect(what, got, want):
+        if got != want:
+            raise ServiceError(f"{what}: {got!r}, expected {want!r}")
+
     def cleanup(self):
         shutil.rmtree(self.host_dir, ignore_errors=True)
 
 
-class Python(Program):
+class KeyValue(Program):
+    """A program whose state is a key: set_key() answers ok_reply, and
+    get_key() the value (the ready check reads the key too)."""
+    ok_reply = "OK"
+
+    def write_state(self):
+        self.expect(f"set {self.key}", self.set_key(self.key, self.value), self.ok_reply)
+
+    def check_state(self, ping=False):
+        got = self.get_key(self.key)
+        if not ping:
+            self.expect(f"get {self.key}", got, self.value)
+
+
+class Python(KeyValue):
     """python3: 16 sleeping threads and a line protocol server (SET/GET)."""
     name = "python3"
     SERVER = """
@@ -160,17 +179,14 @@ while True:
     def ask(self, line):
         return tcp(self.port, line.encode() + b"\n", lambda b: b.endswith(b"\n")).decode().strip()
 
-    def write_state(self):
-        if self.ask(f"SET {self.key} {self.value}") != "OK":
-            raise ServiceError("SET not answered OK")
+    def set_key(self, k, v):
+        return self.ask(f"SET {k} {v}")
 
-    def check_state(self, ping=False):
-        got = self.ask(f"GET {self.key}")
-        if not ping and got != self.value:
-            raise ServiceError(f"GET {self.key}: {got!r}, expected {self.value!r}")
+    def get_key(self, k):
+        return self.ask(f"GET {k}")
 
 
-class Redis(Program):
+class Redis(KeyValue):
     """redis-server with 4 I/O threads; redis-cli SET/GET."""
     name = "redis"
 
@@ -182,23 +198,17 @@ class Redis(Program):
     def cli(self, *args):
         return self.client(["redis-cli", "-p", str(self.port)] + list(args)).strip()
 
-    def write_state(self):
-        if self.cli("SET", self.key, self.value) != "OK":
-            raise ServiceError("SET not answered OK")
+    def set_key(self, k, v):
+        return self.cli("SET", k, v)
 
-    def check_state(self, ping=False):
-        if ping:
-            if self.cli("PING") != "PONG":
-                raise ServiceError("PING not answered PONG")
-            return
-        got = self.cli("GET", self.key)
-        if got != self.value:
-            raise ServiceError(f"GET {self.key}: {got!r}, expected {self.value!r}")
+    def get_key(self, k):
+        return self.cli("GET", k)
 
 
-class Memcached(Program):
+class Memcached(KeyValue):
     """memcached with 8 worker threads; text protocol set/get."""
     name = "memcached"
+    ok_reply = "STORED\r\n"
 
     def start(self):
         return self.chroot(["memcached", "-t", "8", "-p", str(self.port), "-l", "127.0.0.1",
@@ -207,20 +217,14 @@ class Memcached(Program):
     def ask(self, req, end):
         return tcp(self.port, req.encode(), lambda b: b.endswith(end)).decode()
 
-    def write_state(self):
-        got = self.ask(f"set {self.key} 0 0 {len(self.value)}\r\n{self.value}\r\n", b"\r\n")
-        if got != "STORED\r\n":
-            raise ServiceError(f"set: {got!r}")
+    def set_key(self, k, v):
+        return self.ask(f"set {k} 0 0 {len(v)}\r\n{v}\r\n", b"\r\n")
 
-    def check_state(self, ping=False):
-        if ping:
-            if not self.ask("version\r\n", b"\r\n").startswith("VERSION"):
-                raise ServiceError("version not answered")
-            return
-        got = self.ask(f"get {self.key}\r\n", b"END\r\n")
-        want = f"VALUE {self.key} 0 {len(self.value)}\r\n{self.value}\r\nEND\r\n"
-        if got != want:
-            raise ServiceError(f"get {self.key}: {got!r}")
+    def get_key(self, k):
+        got = self.ask(f"get {k}\r\n", b"END\r\n")
+        # VALUE <key> <flags> <bytes>\r\n<data>\r\nEND\r\n
+        lines = got.split("\r\n")
+        return lines[1] if len(lines) == 4 and lines[0].startswith(f"VALUE {k} 0 ") else got
 
 
 class Apache(Program):
@@ -288,13 +292,11 @@ DocumentRoot {dir}/htdocs
 
     def write_state(self):
         for _ in range(5):
-            if self.get("/index.html") != "criu-guard\n":
-                raise ServiceError("index.html not served")
+            self.expect("/index.html", self.get("/index.html"), "criu-guard\n")
         self.accesses = self.status()["Total Accesses"]
 
     def check_state(self, ping=False):
-        if self.get("/index.html") != "criu-guard\n":
-            raise ServiceError("index.html not served")
+        self.expect("/index.html", self.get("/index.html"), "criu-guard\n")
         if ping:
             return
         got = self.status()["Total Accesses"]
@@ -335,15 +337,13 @@ class MariaDB(Program):
 
     def check_state(self, ping=False):
         if ping:
-            if self.sql("SELECT 1") != "1":
-                raise ServiceError("SELECT 1 not answered")
-            return
-        got = self.sql(f"SELECT v FROM t.kv WHERE k = '{self.key}'")
-        if got != self.value:
-            raise ServiceError(f"MEMORY table row: {got!r}, expected {self.value!r}")
+            self.expect("SELECT 1", self.sql("SELECT 1"), "1")
+        else:
+            self.expect("the MEMORY table's row",
+                        self.sql(f"SELECT v FROM t.kv WHERE k = '{self.key}'"), self.value)
 
 
-class Node(Program):
+class Node(KeyValue):
     """Node.js: an http server with a Map; the libuv thread pool is started."""
     name = "nodejs"
     SERVER = """
@@ -378,14 +378,11 @@ http.createServer((req, res) => {
     def get(self, path):
         return self.client(["curl", "-sS", "--fail", f"http://127.0.0.1:{self.port}{path}"]).strip()
 
-    def write_state(self):
-        if self.get(f"/set?k={self.key}&v={self.value}") != "OK":
-            raise ServiceError("/set not answered OK")
+    def set_key(self, k, v):
+        return self.get(f"/set?k={k}&v={v}")
 
-    def check_state(self, ping=False):
-        got = self.get(f"/get?k={self.key}")
-        if not ping and got != self.value:
-            raise ServiceError(f"/get {self.key}: {got!r}, expected {self.value!r}")
+    def get_key(self, k):
+        return self.get(f"/get?k={k}")
 
 
 PROGRAMS = {p.name: p for p in (Python, Redis, Memcached, Apache, MariaDB, Node)}
