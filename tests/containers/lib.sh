@@ -253,6 +253,17 @@ ct_runc_pid()
 	runc state "$1" | sed -n 's/.*"pid": \([0-9]*\).*/\1/p'
 }
 
+# ct_no_sys_resource: CAP_SYS_RESOURCE is missing from the bounding set
+# (this machine): nobody can raise a hard rlimit, so a container must start
+# with limits its restore can set again
+ct_no_sys_resource()
+{
+	local bnd
+
+	bnd=$(awk '/^CapBnd:/ {print $2}' /proc/self/status)
+	((((0x$bnd >> 24) & 1) == 0))
+}
+
 # ct_podman_setup: podman's configuration for checkpointing, as a
 # containers.conf drop-in (removed at exit): the runtime is runc (Debian's
 # crun cannot checkpoint), and, on a machine whose bounding set lacks
@@ -261,15 +272,12 @@ ct_runc_pid()
 CT_PODMAN_CONF=/etc/containers/containers.conf.d/containers-criu-guard-test.conf
 ct_podman_setup()
 {
-	local bnd
-
-	bnd=$(awk '/^CapBnd:/ {print $2}' /proc/self/status)
 	mkdir -p "$(dirname "$CT_PODMAN_CONF")"
 	ct_defer rm -f "$CT_PODMAN_CONF"
 	{
 		echo '[engine]'
 		echo 'runtime = "runc"'
-		if ((((0x$bnd >> 24) & 1) == 0)); then
+		if ct_no_sys_resource; then
 			echo '[containers]'
 			echo 'default_ulimits = ["nofile=1024:1024", "nproc=4096:4096"]'
 		fi
