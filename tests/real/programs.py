@@ -228,7 +228,8 @@ class Memcached(KeyValue):
 
 
 class Apache(Program):
-    """apache2 mpm_event: a parent and 2 forked children with 8 threads each.
+    """apache2 mpm_event: a parent and 2 forked children with 25 threads each
+    (Debian's ThreadsPerChild).
     The state: the scoreboard's request counter (shared memory)."""
     name = "apache2"
     CONF = """
@@ -246,11 +247,11 @@ LoadModule authz_core_module /usr/lib/apache2/modules/mod_authz_core.so
 LoadModule status_module /usr/lib/apache2/modules/mod_status.so
 StartServers 2
 ServerLimit 2
-ThreadLimit 8
-ThreadsPerChild 8
+ThreadLimit 25
+ThreadsPerChild 25
 MinSpareThreads 1
-MaxSpareThreads 16
-MaxRequestWorkers 16
+MaxSpareThreads 50
+MaxRequestWorkers 50
 MaxConnectionsPerChild 0
 ExtendedStatus On
 DocumentRoot {dir}/htdocs
@@ -274,7 +275,7 @@ DocumentRoot {dir}/htdocs
         super().wait_ready(timeout)
         # both children up, each with its thread pool
         deadline = time.time() + timeout
-        while self.status().get("BusyWorkers", 0) + self.status().get("IdleWorkers", 0) < 16:
+        while self.status().get("BusyWorkers", 0) + self.status().get("IdleWorkers", 0) < 50:
             if time.time() > deadline:
                 raise ServiceError(f"apache2 workers not all up: {self.status()}")
             time.sleep(0.2)

@@ -203,6 +203,14 @@ def fmt_ranges(rs, limit=8):
     return s + (f" ... ({len(rs)} in all)" if len(rs) > limit else "")
 
 
+def first_error(err):
+    """The cause in a CRIU log's error lines, past the harmless ones."""
+    for line in err.splitlines():
+        if "RLIMIT_NOFILE for self" not in line:
+            return line.split("Error ", 1)[-1]
+    return err.strip() or "failed"
+
+
 class Reaper:
     """PID 1 of our namespace: collects every process we started or orphaned."""
 
@@ -363,7 +371,7 @@ class Run:
         if sok:
             self.result["stock_dump_s"] = round(dt, 2)
         else:
-            self.result["stock_dump"] = "failed: " + err.splitlines()[-1] if err else "failed"
+            self.result["stock_dump"] = "failed: " + first_error(err)
             log(f"note: stock CRIU 4.2.1 cannot dump {self.a.program}:\n{err}")
         a1 = snapshot(self.root)
         save(out, "before-stock", a0)
