@@ -13,8 +13,9 @@
 #include "guard-image.h"
 #include "guard-set.h"
 
-#define CRIU_PAGEMAP_MAGIC 0x56084025 /* PAGEMAP_MAGIC (Vladimir) */
-#define CRIU_MM_MAGIC	   0x57492820 /* MM_MAGIC (Pskov) */
+/* From the patched tree's magic.h (through guard-image.h) */
+#define CRIU_PAGEMAP_MAGIC PAGEMAP_MAGIC
+#define CRIU_MM_MAGIC	   MM_MAGIC
 
 struct criu_img {
 	const uint8_t *buf;

@@ -267,7 +267,7 @@ static int check_magic(struct img_reader *rd)
 		pr_err("%s: %zu bytes, too short for its magic\n", rd->name, rd->len);
 		return -1;
 	}
-	if (common != GUARD_IMG_COMMON_MAGIC || magic != GUARD_IMG_MAGIC) {
+	if (common != GUARD_IMG_COMMON_MAGIC || (magic != GUARD_IMG_MAGIC && magic != GUARD_IMG_MAGIC_OLD)) {
 		pr_err("%s: bad magic %#x/%#x, expected %#x/%#x\n", rd->name, common, magic, GUARD_IMG_COMMON_MAGIC,
 		       GUARD_IMG_MAGIC);
 		return -1;

@@ -11,6 +11,7 @@
 #include <stdint.h>
 
 #include "guard-set.h"
+#include "magic.h"
 
 #define GUARD_IMG_NAME_FMT "guard-regions-%d.img"
 #define GUARD_IMG_NAME_MAX 48
@@ -24,8 +25,16 @@
 #define GUARD_IMG_VERSION_MIN	 1
 #define GUARD_IMG_VERSION_PID	 2
 #define GUARD_IMG_VERSION_PARENT 3
-#define GUARD_IMG_COMMON_MAGIC	 0x54564319 /* CRIU's IMG_COMMON_MAGIC (Sarov) */
-#define GUARD_IMG_MAGIC		 0x56284712 /* Vologda */
+
+/* Registered in the patched tree's criu/include/magic.h, which crit reads */
+#define GUARD_IMG_COMMON_MAGIC IMG_COMMON_MAGIC
+#define GUARD_IMG_MAGIC	       GUARD_REGIONS_MAGIC
+/*
+ * Written by criu-guard before its magic was registered: Vologda, which
+ * is REMAP_FPATH_MAGIC's town, so crit misnames such images. Still read,
+ * never written.
+ */
+#define GUARD_IMG_MAGIC_OLD 0x56284712
 
 /* Ranges per protobuf entry: bounds the memory one entry takes to unpack */
 #define GUARD_IMG_RANGES_PER_ENTRY 65536

@@ -8,8 +8,8 @@
 # cache (never again while the cache holds it), verifies its checksum,
 # extracts it to OUTDIR/criu-$CRIU_VERSION and applies PATCHDIR/*.patch in
 # order. The tree is re-extracted only when the patch series changes, so
-# `make` inside it stays incremental. The plugin API headers are copied to
-# OUTDIR for the plugin build.
+# `make` inside it stays incremental. The plugin API headers and magic.h are
+# copied to OUTDIR for the plugin build.
 set -euo pipefail
 
 CRIU_VERSION=4.2.1
@@ -98,7 +98,7 @@ main()
 		echo "$id" >"$tree/.criu-guard-series"
 	fi
 
-	for h in criu-plugin.h criu-log.h log.h; do
+	for h in criu-plugin.h criu-log.h log.h magic.h; do
 		copy_if_changed "$tree/criu/include/$h" "$outdir/$h"
 	done
 }

@@ -11,7 +11,7 @@ import struct
 
 IMG_COMMON_MAGIC = 0x54564319
 IMG_SERVICE_MAGIC = 0x55105940
-GUARD_MAGIC = 0x56284712
+GUARD_MAGIC = 0x59592946  # GUARD_REGIONS_MAGIC (Kronstadt), criu/include/magic.h of the series
 PAGEMAP_MAGIC = 0x56084025
 
 # criu/include/image.h

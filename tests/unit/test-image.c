@@ -279,6 +279,27 @@ static void test_versions(void)
 	expect_refused(&b, "version_0_is_refused", "entry 0: version 0");
 }
 
+/* Images written before the magic was registered in magic.h */
+static void test_old_magic(void)
+{
+	struct guard_buf b = {};
+	struct guard_set s = {};
+	uint64_t one[] = {0, 1};
+
+	put_head(&b, 1, SHIFT, 1, 1);
+	memcpy(b.data + 4, &(uint32_t){GUARD_IMG_MAGIC_OLD}, 4);
+	put_ranges(&b, P(1), P(1), one, 2);
+	UNIT_CHECK(!guard_image_decode(b.data, b.len, "old.img", SHIFT, &s) && s.ranges.nr == 1,
+		   "image_with_the_old_magic_is_still_read");
+	guard_set_free(&s);
+	guard_buf_free(&b);
+
+	guard_image_encode(&s, SHIFT, &b);
+	UNIT_CHECK(b.len >= 8 && !memcmp(b.data + 4, &(uint32_t){GUARD_REGIONS_MAGIC}, 4),
+		   "images_are_written_with_the_magic_of_magic_h");
+	guard_buf_free(&b);
+}
+
 /* An entry of @nr one-page ranges, one page apart */
 static void put_many(struct guard_buf *b, uint64_t vma_start, size_t nr)
 {
@@ -411,6 +432,7 @@ int main(void)
 	test_range_rejections();
 	test_truncation_names_the_entry();
 	test_versions();
+	test_old_magic();
 	test_entry_bounds();
 	test_lying_head_costs_no_memory();
 	test_out_of_memory_is_named();
