@@ -9,7 +9,8 @@
 # criu loads guard_plugin.so from there with no --libdir and no
 # CRIU_LIBS_DIR. CRIU's make does not track compiler flags, so the two files
 # that use the define are touched when it changes. `make` is incremental; the
-# binary is copied to OUTDIR/criu only when it changed.
+# binary is copied to OUTDIR/criu only when it changed. crit-build.sh
+# then makes the tree's crit runnable as OUTDIR/crit.
 set -euo pipefail
 
 tree=$1
@@ -30,3 +31,4 @@ make -C "$tree" -j"$(nproc)" "${make_vars[@]}" criu >"$tree/.criu-guard-build.lo
 }
 mkdir -p "$outdir"
 cmp -s "$tree/criu/criu" "$outdir/criu" || cp "$tree/criu/criu" "$outdir/criu"
+"$(dirname "$0")/crit-build.sh" "$tree" "$outdir"
