@@ -175,12 +175,12 @@ static const struct feature features[GUARD_FEAT_NR] = {
 	},
 	[GUARD_FEAT_PROCMAP_QUERY_GUARD] = {
 		"procmap_query_guard",
-		"PROCMAP_QUERY reports and filters VM_MAYBE_GUARD (kernel/patches 0003)",
+		"PROCMAP_QUERY reports and filters VM_MAYBE_GUARD (kernel/patches 0005)",
 		EXTRA_PROBE(probe_procmap_query_guard),
 	},
 	[GUARD_FEAT_PAGEMAP_SCAN_SKIP] = {
 		"pagemap_scan_skip",
-		"guard-only PAGEMAP_SCAN skips VMAs without VM_MAYBE_GUARD (kernel/patches 0001; timed)",
+		"guard-only PAGEMAP_SCAN skips VMAs without VM_MAYBE_GUARD (kernel/patches 0003; timed)",
 		EXTRA_PROBE(probe_pagemap_scan_skip),
 	},
 };
