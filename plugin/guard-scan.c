@@ -67,10 +67,14 @@ int guard_scan(struct guard_scanner *sc, uint64_t start, uint64_t end, guard_sca
 			return -errno;
 		}
 		/*
-		 * Linux 6.18 can return a walk_end short of the last range it
-		 * reported (when the walk ends just as the vector fills), and
-		 * the next call reports those ranges again: skip what was
-		 * reported already, in place.
+		 * A call whose first walk fills the kernel's 512-range bounce
+		 * buffer and whose last walk reaches the end returns the first
+		 * walk's walk_end, and the next call reports those ranges
+		 * again: skip what was reported already, in place. Every
+		 * kernel with PAGEMAP_SCAN (6.7 on) has this, 6.12.107, 6.18.44,
+		 * 7.1.8 and 7.2.8 included; kernel/patches/0001
+		 * ("fs/proc/task_mmu: fix PAGEMAP_SCAN walk_end after a full
+		 * bounce buffer") fixes it.
 		 */
 		for (i = 0, m = 0; i < n; i++) {
 			uint64_t s = sc->vec[i].start, e = sc->vec[i].end;
