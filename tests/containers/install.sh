@@ -35,7 +35,7 @@ fi
 # stock CRIU 4.2.1 (no patches) still dumps and restores a process, and
 # still dumps the guarded one (its restore of a locked VMA with guards is
 # the bug the project fixes, not checked here)
-stock=$(ct_run 600 bash "$CT_SRC/scripts/criu-stock.sh" "$CT_BUILD/stock") || ct_fail "cannot build stock CRIU 4.2.1"
+stock=$(ct_run 600 bash "$CT_SRC/scripts/criu-stock.sh" "$CT_STOCK_DIR") || ct_fail "cannot build stock CRIU 4.2.1"
 setsid sleep 600 </dev/null >/dev/null 2>&1 &
 plain=$!
 ct_defer ct_kill_session "$plain"
