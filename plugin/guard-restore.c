@@ -179,6 +179,9 @@ static int reconcile(struct task_restore *tr, const struct cr_plugin_rst_vma *v,
 		tr->scanned++;
 		/* Usually the child keeps most of what its parent had */
 		ret = guard_ranges_reserve(&have, want->nr);
+		/* The pagemap is opened for the first area that needs a scan only */
+		if (!ret && tr->self.pagemap_fd < 0)
+			ret = guard_scanner_open(&tr->self, 0);
 		if (!ret)
 			ret = guard_scan(&tr->self, v->premapped, v->premapped + (v->vma.end - v->vma.start), add_have,
 					 &h);
@@ -263,10 +266,7 @@ static int restore_vmas(struct task_restore *tr, struct cr_plugin_guard_range **
 {
 	unsigned int i;
 
-	if (guard_scanner_open(&tr->self, 0)) {
-		pr_perror("vpid %d: can't open its own pagemap", tr->vpid);
-		return -1;
-	}
+	tr->self.pagemap_fd = -1;
 	for (i = 0; i < tr->nr_vmas; i++) {
 		if (tr->vmas[i].premapped && restore_premapped(tr, i)) {
 			guard_scanner_close(&tr->self);

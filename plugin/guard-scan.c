@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: MIT
 #include <errno.h>
+#include <stdbool.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -7,31 +8,34 @@
 
 #include "guard-scan.h"
 
-/* Regions per PAGEMAP_SCAN call: 96 KiB of buffer, few calls per VMA */
+/*
+ * Regions per PAGEMAP_SCAN call: 96 KiB of buffer, few calls per VMA. One
+ * buffer for the process, as CRIU scans one task at a time (and a
+ * restoring task only itself): no allocation per task, and its pages are
+ * faulted in once.
+ */
 #define GUARD_SCAN_VEC_LEN 4096
+
+static struct page_region scan_vec[GUARD_SCAN_VEC_LEN];
+static bool scan_vec_busy;
 
 int guard_scanner_open(struct guard_scanner *sc, int pid)
 {
 	char path[64];
 
+	if (scan_vec_busy)
+		return -EBUSY;
 	if (pid)
 		snprintf(path, sizeof(path), "/proc/%d/pagemap", pid);
 	else
 		snprintf(path, sizeof(path), "/proc/self/pagemap");
 
-	sc->vec_len = GUARD_SCAN_VEC_LEN;
-	sc->vec = malloc(sc->vec_len * sizeof(*sc->vec));
-	if (!sc->vec)
-		return -ENOMEM;
-
 	sc->pagemap_fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (sc->pagemap_fd < 0) {
-		int err = -errno;
-
-		free(sc->vec);
-		sc->vec = NULL;
-		return err;
-	}
+	if (sc->pagemap_fd < 0)
+		return -errno;
+	sc->vec_len = GUARD_SCAN_VEC_LEN;
+	sc->vec = scan_vec;
+	scan_vec_busy = true;
 	return 0;
 }
 
@@ -40,7 +44,8 @@ void guard_scanner_close(struct guard_scanner *sc)
 	if (sc->pagemap_fd >= 0)
 		close(sc->pagemap_fd);
 	sc->pagemap_fd = -1;
-	free(sc->vec);
+	if (sc->vec)
+		scan_vec_busy = false;
 	sc->vec = NULL;
 }
 

@@ -3,7 +3,7 @@
 # CRIU 4.2.1 built from the same verified tarball, side by side, alternating
 # the two systems on the same workloads. Run through scripts/bench.sh.
 #
-#   bench.sh [--quick] [--runs N] [--only mem,ranges,tree,threads] [--out FILE.md]
+#   bench.sh [--quick] [--runs N] [--only mem,ranges,tree,threads,real] [--out FILE.md]
 #            [--log-level N]
 #
 # criu runs at its default verbosity (2) for both systems: at -v3 CRIU 4.2.1
@@ -18,13 +18,11 @@ set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 BUILD=$ROOT/build
 B=$BUILD/bench
-STOCK_TREE=$B/criu-stock
 CRIU_SHA256=29ec0ee09e296479fe7048c80980e8ef1d0684d0b0204c2b101dfea19f6725b9
-TARBALL=criu_4.2.1.orig.tar.xz
 
 quick=0
 runs=
-only=mem,ranges,tree,threads
+only=mem,ranges,tree,threads,real
 out=$ROOT/docs/bench-results.md
 plot=
 loglevel=2
@@ -78,33 +76,30 @@ log() { echo "bench: $*" >&2; }
 
 # --- build (outer invocation) -------------------------------------------
 
-stock_tarball()
-{
-	local dir=${CRIU_GUARD_CACHE:-/var/cache/criu-guard}
-
-	[ -f "$dir/$TARBALL" ] || dir=${XDG_CACHE_HOME:-$HOME/.cache}/criu-guard
-	echo "$dir/$TARBALL"
-}
+# Stock CRIU 4.2.1 (scripts/criu-stock.sh, shared with the real-program
+# suite's build) and stock plus only the rlimits patch, which stands in
+# for stock on apache2 (stock cannot dump it here, see real-bench.py).
+STOCK_DIR=$BUILD/tests/real/criu-stock
+RLIMITS_TREE=$B/criu-stock-rlimits
 
 build_stock()
 {
-	local tb stamp
+	local patch stamp
 
-	tb=$(stock_tarball)
-	[ -f "$tb" ] || { log "no $TARBALL in the cache: the meson build fetches it"; return 1; }
-	stamp="$CRIU_SHA256 unpatched"
-	if [ "$(cat "$STOCK_TREE/.bench-stock" 2>/dev/null)" != "$stamp" ]; then
-		[ "$(sha256sum "$tb" | cut -d' ' -f1)" = "$CRIU_SHA256" ] || { log "$tb: bad sha256"; return 1; }
-		log "extracting stock CRIU 4.2.1 (no patches) into $STOCK_TREE"
-		rm -rf "$STOCK_TREE" "$STOCK_TREE.tmp"
-		mkdir -p "$STOCK_TREE.tmp"
-		tar -xf "$tb" -C "$STOCK_TREE.tmp" --strip-components=1
-		echo "$stamp" >"$STOCK_TREE.tmp/.bench-stock"
-		mv "$STOCK_TREE.tmp" "$STOCK_TREE"
+	bash "$ROOT/scripts/criu-stock.sh" "$STOCK_DIR" >/dev/null || return 1
+	patch=$(ls "$ROOT"/criu-patches/*-dump-read-rlimits-from-proc-PID-limits-*.patch)
+	stamp="$CRIU_SHA256 $(sha256sum "$patch" | cut -d' ' -f1)"
+	if [ "$(cat "$RLIMITS_TREE/.bench-stamp" 2>/dev/null)" != "$stamp" ]; then
+		log "stock CRIU 4.2.1 + $(basename "$patch") only, into $RLIMITS_TREE"
+		rm -rf "$RLIMITS_TREE" "$RLIMITS_TREE.tmp"
+		cp -a "$STOCK_DIR/criu-4.2.1" "$RLIMITS_TREE.tmp"
+		make -C "$RLIMITS_TREE.tmp" clean >/dev/null 2>&1 || true
+		patch -d "$RLIMITS_TREE.tmp" -p1 -s <"$patch" || return 1
+		echo "$stamp" >"$RLIMITS_TREE.tmp/.bench-stamp"
+		mv "$RLIMITS_TREE.tmp" "$RLIMITS_TREE"
 	fi
-	log "building stock CRIU 4.2.1 (incremental)"
-	make -C "$STOCK_TREE" -j"$(nproc)" criu >"$STOCK_TREE/.bench-build.log" 2>&1 || {
-		tail -n 30 "$STOCK_TREE/.bench-build.log" >&2
+	make -C "$RLIMITS_TREE" -j"$(nproc)" criu >"$RLIMITS_TREE/.bench-build.log" 2>&1 || {
+		tail -n 30 "$RLIMITS_TREE/.bench-build.log" >&2
 		return 1
 	}
 }
@@ -139,7 +134,8 @@ fi
 # CRIU_GUARD_BENCH_CRIU: another patched criu binary, for experiments
 PATCHED=${CRIU_GUARD_BENCH_CRIU:-$BUILD/criu/criu}
 PLUGIN_DIR=$BUILD/plugin
-STOCK=$STOCK_TREE/criu/criu
+STOCK=$STOCK_DIR/criu
+STOCK_RLIMITS=$RLIMITS_TREE/criu/criu
 
 mem_avail_kib() { awk '/^MemAvailable:/ {print $2}' /proc/meminfo; }
 
@@ -253,6 +249,12 @@ wl_args()
 }
 wl_nproc() { [ "$1" = tree ] && echo "${TREE[0]}" || echo 1; }
 
+# 10,000 threads: CRIU 4.2.1 takes ~100 s to restore them here (the same
+# thread restore in both systems, nothing guard-related), so that workload
+# is dumped only, and 3 times: discovery and freeze are what it measures.
+dump_only() { [ "$1" = threads ] && [ "$2" -ge 10000 ]; }
+wl_runs() { if dump_only "$1" "$2" && [ "$runs" -gt 3 ]; then echo 3; else echo "$runs"; fi; }
+
 # One measurement: start the workload, time CRIU 4.2.1's discovery on it,
 # dump it with one system, restore it with the same system, check it.
 cycle()
@@ -313,7 +315,9 @@ cycle()
 		gimg=$(sum_sizes "$dir"/guard-regions-*.img)
 		mmimg=$(sum_sizes "$dir"/mm-*.img)
 
-		if "$B/bench-tool" time "$dir/restore.time" "$criu" restore -d -D "$dir" -o restore.log -v"$loglevel" "${libdir[@]}"; then
+		if dump_only "$wl" "$param"; then
+			:
+		elif "$B/bench-tool" time "$dir/restore.time" "$criu" restore -d -D "$dir" -o restore.log -v"$loglevel" "${libdir[@]}"; then
 			read -r rst_wall rst_rss <"$dir/restore.time"
 			live_pids=("${pids[@]}")
 			hwm=$(max_hwm "${pids[@]}")
@@ -338,9 +342,10 @@ cycle()
 
 run_workload()
 {
-	local wl=$1 param=$2 r g
+	local wl=$1 param=$2 r g n
 
-	for ((r = 1; r <= runs; r++)); do
+	n=$(wl_runs "$wl" "$param")
+	for ((r = 1; r <= n; r++)); do
 		for g in 1 0; do
 			# alternate which system goes first
 			if ((r % 2)); then
@@ -360,6 +365,29 @@ t_start=$(date +%s)
 load_start=$(cut -d' ' -f1-3 /proc/loadavg)
 commit=$(git -C "$ROOT" describe --always --dirty 2>/dev/null || echo unknown)
 
+# apache2 and redis from the real-program suite's rootfs, in a namespace of their own
+run_real()
+{
+	local rootfs rc=0
+
+	rootfs=$(bash "$ROOT/scripts/rootfs.sh") || rc=$?
+	if [ $rc != 0 ]; then
+		log "real programs skipped: no rootfs (scripts/rootfs.sh exit $rc)"
+		return 0
+	fi
+	[ -f "$ROOT/tests/real/programs.py" ] || { log "real programs skipped: no tests/real/programs.py"; return 0; }
+	mkdir -p "$WORK/real"
+	(
+		flock -s 8
+		unshare --pid --fork --mount-proc --net --kill-child \
+			/usr/bin/python3 -B "$ROOT/tests/bench/real-bench.py" --rootfs "$rootfs" --criu "$PATCHED" \
+			--libdir "$PLUGIN_DIR" --stock "$STOCK" --stock-rlimits "$STOCK_RLIMITS" --runs "$runs" \
+			--csv "$REAL_CSV" --tools "$B" --work "$WORK/real"
+	) 8>"$rootfs.lock" || log "real programs: real-bench.py failed"
+}
+
+REAL_CSV=${CSV%.csv}-real.csv
+rm -f "$REAL_CSV"
 IFS=, read -r -a workloads <<<"$only"
 for wl in "${workloads[@]}"; do
 	case $wl in
@@ -367,11 +395,12 @@ for wl in "${workloads[@]}"; do
 	ranges) for n in "${RANGES[@]}"; do run_workload ranges "$n"; done ;;
 	tree) run_workload tree "${TREE[1]}" ;;
 	threads) for n in "${THREADS[@]}"; do run_workload threads "$n"; done ;;
+	real) run_real ;;
 	*) log "unknown workload $wl"; exit 2 ;;
 	esac
 done
 
 log "measured in $(($(date +%s) - t_start)) s; writing $out"
-/usr/bin/python3 "$ROOT/tests/bench/report.py" --csv "$CSV" --out "$out" --plot "$plot" \
+/usr/bin/python3 "$ROOT/tests/bench/report.py" --csv "$CSV" --real-csv "$REAL_CSV" --out "$out" --plot "$plot" \
 	--storage "$STORAGE" --runs "$runs" --tree-procs "${TREE[0]}" --criu-stock "$STOCK" --criu-patched "$PATCHED" --log-level "$loglevel" --commit "$commit" \
 	--load "\`$load_start\` at the start, \`$(cut -d' ' -f1-3 /proc/loadavg)\` at the end"

@@ -12,6 +12,7 @@ from collections import defaultdict
 
 ap = argparse.ArgumentParser()
 ap.add_argument("--csv", required=True)
+ap.add_argument("--real-csv", default="")
 ap.add_argument("--out", required=True)
 ap.add_argument("--plot", required=True)
 ap.add_argument("--storage", default="?")
@@ -43,10 +44,16 @@ def ok(rs):
     return [r for r in rs if r["status"] == "ok"]
 
 
+# Measured only by runs that restored (10,000 threads is dumped only)
+RESTORE_KEYS = {"restore_wall_us", "restore_rss_kib", "restored_hwm_kib", "plugin_restore_us", "plugin_madvise_calls"}
+
+
 def vals(wl, p, g, sysname, key, only_ok=True):
     rs = groups.get((wl, p, g, sysname), [])
     if only_ok:
         rs = ok(rs)
+    if key in RESTORE_KEYS:
+        rs = [r for r in rs if r["restore_wall_us"]]
     return [r.get(key, 0) for r in rs]
 
 
@@ -125,7 +132,7 @@ w("| images on | %s |" % a.storage)
 w("| runs | %d per system and workload, systems alternating; cells: median ±(max−min)/2 in %% of the median |" % a.runs)
 w("| criu-guard | patched CRIU 4.2.1 + `guard_plugin.so` (`--libdir build/plugin`), commit `%s` |"
   % (a.commit or sh("git -C %s describe --always --dirty" % os.path.dirname(os.path.abspath(__file__))) or "?"))
-w("| stock | CRIU 4.2.1 from the same sha256-verified tarball, no patches (`build/bench/criu-stock`) |")
+w("| stock | CRIU 4.2.1 from the same sha256-verified tarball, no patches (`scripts/criu-stock.sh`, in `build/tests/real/criu-stock`) |")
 w("| log level | `-v%s` for both systems (at `-v3` CRIU 4.2.1 logs a line per guard range); the plugin's summary "
   "lines via `CRIU_GUARD_SUMMARY=1` |" % a.log_level)
 bad = [r for r in rows if r["status"] != "ok"]
@@ -178,7 +185,8 @@ w("")
 # ---- restore ----
 w("## Restore: wall time and guard overhead\n")
 w("Wall time of `criu restore -d` (until the tree runs). Guard overhead = median(with guards) − median(same "
-  "workload without guards), per system.\n")
+  "workload without guards), per system. 10,000 threads is dumped only (3 runs): CRIU 4.2.1 takes about 100 s "
+  "to restore that many threads here, the same thread restore in both systems.\n")
 w("*Kernel alone*: `bench-kernel install` on the same live tree (both systems' runs): the guards installed into "
   "fresh anonymous mappings of the same sizes with `process_madvise` batches of 1,024 ranges; for a tree, the "
   "root's guards once, then per further task a fork of that copy (only what the guards add to the fork's time) "
@@ -308,6 +316,51 @@ plot '%s' u 1:2 w lp lw 2 pt 7 lc rgb '#c0392b' t 'stock 4.2.1: restore overhead
     else:
         sys.stderr.write("report: no plot (gnuplot missing or failed): %s\n" % (r.stderr if r else ""))
 
+# ---- real programs ----
+real_rows = []
+if a.real_csv and os.path.exists(a.real_csv):
+    real_rows = list(csv.DictReader(open(a.real_csv)))
+    for r in real_rows:
+        for k in ("run", "frozen_us", "dump_wall_us", "restore_wall_us", "rss_kib", "procs"):
+            r[k] = int(r[k] or 0)
+real_cmp = []
+if real_rows:
+    w("## Real programs: apache2 and redis\n")
+    w("Debian sid (glibc 2.43: a guard region under every thread stack) from the real-program suite's rootfs "
+      "(`scripts/rootfs.sh`, programs and requests of `tests/real/programs.py`), chrooted, in a PID, mount and "
+      "network namespace of their own (`tests/bench/real-bench.py`). Each run starts the program afresh, checks "
+      "that it answers, dumps it (`--tcp-established --ext-unix-sk --file-locks`, tree killed), restores it "
+      "(`restore -d`) and checks that it answers with its state. apache2: mpm_event, parent + 2 forked children "
+      "with 8 threads each, children as www-data; stock CRIU 4.2.1 cannot dump it on this machine (reading the "
+      "children's rlimits needs CAP_SYS_RESOURCE), so its stock column is stock 4.2.1 plus only the patch that "
+      "reads `/proc/PID/limits` instead (`criu-patches/*rlimits*`). redis: `--io-threads 4`, 2^20 keys of "
+      "1 KiB (`DEBUG POPULATE`), about 1.2 GiB RSS. Verdicts by the non-overlap rule above.\n")
+    w("| program | processes | RSS | metric | stock | criu-guard | stock / criu-guard | verdict |")
+    w("|---|---:|---:|---|---:|---:|---:|---|")
+    for prog in ("apache2", "redis"):
+        rs = [r for r in real_rows if r["program"] == prog]
+        if not rs:
+            continue
+        st = [r for r in rs if r["system"] != "plugin"]
+        pl = [r for r in rs if r["system"] == "plugin"]
+        stname = st[0]["system"] if st else "stock"
+        procs = med([r["procs"] for r in rs if r["procs"]]) or 0
+        rss = med([r["rss_kib"] for r in rs if r["rss_kib"]]) or 0
+        for key, name in (("frozen_us", "dump freeze"), ("restore_wall_us", "restore wall")):
+            sv = [r[key] for r in st if r["status"] == "ok"]
+            pv = [r[key] for r in pl if r["status"] == "ok"]
+            if sv and pv:
+                sep = min(pv) > max(sv)
+                verdict = "**slower**" if sep else ("faster" if max(pv) < min(sv) else "within noise")
+                real_cmp.append((prog, name, sep))
+            else:
+                verdict = "n/a"
+            fails = ["%s run %d: %s" % (r["system"], r["run"], r["status"]) for r in rs if r["status"] != "ok"]
+            w("| %s | %d | %.0f MiB | %s | %s%s | %s | %s | %s%s |" % (
+                prog, procs, rss / 1024, name, cell(sv), "" if stname == "stock" else " (%s)" % stname, cell(pv),
+                ratio(med(sv), med(pv)), verdict, "; failed: " + ", ".join(fails) if fails and key == "frozen_us" else ""))
+    w("")
+
 # ---- never slower ----
 w("## Slower than stock anywhere?\n")
 w("Every metric of every workload, with and without guards: criu-guard counts as slower only when its samples "
@@ -329,6 +382,10 @@ for wl, p in configs:
             if min(pl) > max(st):
                 slow.append("%s%s %s (stock %s, criu-guard %s)" % (label(wl, p), "" if g else " without guards", name,
                                                                   cell(st), cell(pl)))
+for prog, name, sep in real_cmp:
+    checked += 1
+    if sep:
+        slow.append("%s %s (see Real programs)" % (prog, name))
 if slow:
     w("%d of %d comparisons slower beyond noise:\n" % (len(slow), checked))
     for x in slow:
