@@ -596,16 +596,22 @@ static int clear_name(int dirfd, const char *name)
 
 static int write_file(int dirfd, const char *name, const struct guard_buf *b)
 {
+	const int flags = O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC;
 	int fd;
 
-	if (clear_name(dirfd, name))
-		return -1;
 	/*
-	 * O_EXCL: whatever appeared under the name since is not ours to write
-	 * into. CRIU's own images are 0644 (CR_FD_PERM): a restore into a user
-	 * namespace reads them as a user that does not own them.
+	 * O_EXCL: whatever is under the name is not ours to write into. CRIU's
+	 * own images are 0644 (CR_FD_PERM): a restore into a user namespace
+	 * reads them as a user that does not own them. The name is usually
+	 * free (a fresh images directory): only when it is taken is it
+	 * checked and cleared, which keeps a syscall out of the freeze window.
 	 */
-	fd = openat(dirfd, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
+	fd = openat(dirfd, name, flags, 0644);
+	if (fd < 0 && errno == EEXIST) {
+		if (clear_name(dirfd, name))
+			return -1;
+		fd = openat(dirfd, name, flags, 0644);
+	}
 	if (fd < 0) {
 		pr_perror("Can't create %s", name);
 		return -1;
