@@ -39,12 +39,6 @@ int guard_set_add(struct guard_set *s, uint64_t start, uint64_t end)
 	return 0;
 }
 
-void guard_set_end_vma(struct guard_set *s)
-{
-	if (s->nr_groups && s->groups[s->nr_groups - 1].nr == 0)
-		s->nr_groups--;
-}
-
 int guard_set_begin_entry(struct guard_set *s, unsigned int entry)
 {
 	struct guard_entry_mark *e;

@@ -48,9 +48,6 @@ int guard_set_begin_vma(struct guard_set *s, uint64_t vma_start);
 /* Add a range to the current VMA, merging it with an adjacent one. */
 int guard_set_add(struct guard_set *s, uint64_t start, uint64_t end);
 
-/* Drop the current VMA if it got no ranges. */
-void guard_set_end_vma(struct guard_set *s);
-
 /* Record that image entry @entry starts at the next range. */
 int guard_set_begin_entry(struct guard_set *s, unsigned int entry);
 
