@@ -40,5 +40,7 @@ void region_page_content(uint64_t *words, uint32_t seed, size_t idx);
 
 unsigned long regions_guard_pages(void);
 int regions_verify(char *msg, size_t size);
+/* The next regions_verify() records the "gu" VMAs anew (a tree checkpointed again) */
+void regions_record_gu(void);
 
 #endif /* REGION_H */
