@@ -47,6 +47,21 @@ def alive(pid):
         return False
 
 
+def task_state(pid):
+    """State, parent and kernel stack of a task, for a failure message"""
+    out = []
+    for name in ("status", "stack"):
+        try:
+            text = open("/proc/%d/%s" % (pid, name)).read()
+        except OSError:
+            continue
+        if name == "status":
+            out += [x for x in text.split("\n") if x.startswith(("State", "PPid", "SigPnd", "ShdPnd", "SigBlk"))]
+        else:
+            out += [x.split()[-1] for x in text.split("\n")[:6] if x]
+    return ", ".join(out)
+
+
 def wait_gone(pids, timeout=10.0):
     deadline = time.monotonic() + timeout
     while True:

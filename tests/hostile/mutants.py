@@ -379,6 +379,7 @@ def classify(args, b, m, mdir):
     text = open(log, errors="replace").read() if os.path.exists(log) else ""
     if rc != 0:
         left = cr.wait_gone(pids)
+        stuck = ["%d %s" % (p, cr.task_state(p)) for p in left]
         if left:
             cr.kill_all(left)
         if rc == "timeout":
@@ -390,7 +391,7 @@ def classify(args, b, m, mdir):
         # The file and where in it: an entry, or its magic
         named = [e for e in errs if m.what in e and ("entry" in e or "magic" in e)]
         if left:
-            return "left", "tasks %s left behind" % left
+            return "left", "tasks left behind: %s" % "; ".join(stuck)
         if not named:
             return "foreign", (errs or ["no error line"])[0]
         return "refused", named[0]
