@@ -94,7 +94,7 @@ static void pagemap_input(const uint8_t *data, size_t size)
 	struct guard_set s = {};
 
 	guard_set_begin_vma(&s, 0x10000);
-	guard_set_begin_entry(&s);
+	guard_set_begin_entry(&s, 1);
 	guard_set_add(&s, 0x10000, 0x11000);
 	guard_set_add(&s, 0x400000, 0x402000);
 	guard_pagemap_check_buf(data, size, "pagemap-1.img", SHIFT, "guard-regions-1.img", &s);

@@ -32,13 +32,16 @@ if ! "$cc" "${flags[@]}" "$probe/p.c" -o "$probe/p" 2>"$probe/err"; then
 fi
 rm -rf "$probe"
 
+# The plugin's modules that do not need criu: guard_plugin_core_src, as
+# plugin/meson.build lists them (the unit tests link the same)
+core=$(sed -n '/^guard_plugin_core_src = files(/,/^)/p' "$src/plugin/meson.build" | grep -o "'[^']*\.c'" | tr -d "'")
 out=$build/tests/fuzz
 mkdir -p "$out"
 "$cc" "${flags[@]}" \
 	-I"$src/plugin" -I"$build/proto" -I"$build/criu-patches" -I"$src/kernel/include" \
 	"$src/tests/fuzz/fuzz-image.c" \
-	"$src"/plugin/guard-{image,set,ranges,validate,pagemap,criu-img}.c \
-	"$build"/proto/{guard,criu-images}.pb-c.c \
+	$(for f in $core; do echo "$src/plugin/$f"; done) \
+	"$build"/proto/*.pb-c.c \
 	$(pkg-config --cflags --libs libprotobuf-c) -o "$out/fuzz-image"
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/criu-guard-fuzz.XXXXXX")

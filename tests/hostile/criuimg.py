@@ -32,6 +32,7 @@ PM_VADDR, PM_COMPAT_NR, PM_NR = 1, 2, 5
 # proto/guard.proto
 HEAD_VERSION, HEAD_SHIFT, HEAD_NR_RANGES, HEAD_NR_PAGES, HEAD_PID = 1, 2, 3, 4, 5
 HEAD_PARENT = 6  # version 3: the image is a difference from this vpid's set
+HEAD_FULL_RANGES, HEAD_FULL_PAGES = 7, 8  # version 3: the totals of the set once applied
 RANGES_VMA, RANGES_ORIGIN, RANGES_PAGES = 1, 2, 3
 RANGES_REMOVE = 4  # version 3: ranges removed from the parent's set
 

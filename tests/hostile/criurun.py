@@ -9,6 +9,7 @@ import shutil
 import signal
 import struct
 import subprocess
+import sys
 import tempfile
 import time
 
@@ -20,6 +21,17 @@ PAGE_IS_GUARD = 1 << 8
 TASK_END = (1 << 47) - 4096  # TASK_SIZE_MAX: access_ok() refuses more
 VEC_LEN = 512  # more trips over a kernel bug (docs: environment notes)
 CRIU_TIMEOUT = 60
+
+
+def private_pid_namespace():
+    """Re-run this program as PID 1 of a new PID (and mount, for /proc)
+    namespace: restores need the dumped pids free, and on a busy machine
+    with pid_max 32768 another process takes a freed pid now and then
+    ("Can't fork for N: File exists"). In here only our trees take pids."""
+    if os.getpid() == 1:
+        return
+    argv = ["unshare", "--pid", "--fork", "--mount", "--mount-proc", sys.executable] + sys.argv
+    os.execvp(argv[0], argv)
 
 
 def become_subreaper():

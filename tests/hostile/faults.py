@@ -166,6 +166,7 @@ def main():
     args.criu = cr.Criu(os.path.abspath(args.criu), os.path.abspath(args.libdir))
     args.workload = os.path.abspath(args.workload)
     args.shim = os.path.abspath(args.shim)
+    cr.private_pid_namespace()
     cr.become_subreaper()
     top = tempfile.mkdtemp(prefix="criu-guard-faults.", dir=os.environ.get("TMPDIR", "/tmp"))
     cases = [c for c in CASES if not args.cases or c.name in args.cases]

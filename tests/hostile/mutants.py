@@ -328,6 +328,49 @@ def gen_swap(b, a, c):
     yield Mutant("swap", "%s: %s copied over %s" % (b.scenario, na, nc), {nc: da})
 
 
+def gen_delta(b):
+    """Version 3: a child's image as the difference from its parent's"""
+    sf = ci.set_field
+    pids = [p for _, p, _ in b.procs]
+    for role, pid, _ in b.procs:
+        img = ci.Image(b.read("guard-regions", pid))
+        head = ci.fields(img.entries[0])
+        parent = ci.first(head, ci.HEAD_PARENT)
+        if not parent:
+            continue
+        name = "guard-regions-%d.img" % pid
+        others = [p for p in pids if p not in (pid, parent)]
+        for tag, fn in (("parent = itself", lambda f: sf(f, ci.HEAD_PARENT, pid)),
+                        ("parent = a task not dumped", lambda f: sf(f, ci.HEAD_PARENT, 4000000)),
+                        ("parent = another task %d" % others[0], lambda f: sf(f, ci.HEAD_PARENT, others[0])),
+                        ("parent dropped", lambda f: sf(f, ci.HEAD_PARENT, None)),
+                        ("version 2 with a parent", lambda f: sf(f, ci.HEAD_VERSION, 2)),
+                        ("full_ranges + 1", lambda f: sf(f, ci.HEAD_FULL_RANGES, (ci.first(f, 7) or 0) + 1)),
+                        ("full_pages - 1", lambda f: sf(f, ci.HEAD_FULL_PAGES, (ci.first(f, 8) or 0) - 1)),
+                        ("full_ranges dropped", lambda f: sf(f, ci.HEAD_FULL_RANGES, None))):
+            m = ci.Image(b.read("guard-regions", pid))
+            m.entries[0] = ci.build(fn(ci.fields(m.entries[0])))
+            yield Mutant("delta", "%s/%s %s" % (b.scenario, name, tag), {name: m.bytes()})
+        for i in range(1, len(img.entries)):
+            f = ci.fields(img.entries[i])
+            m = ci.Image(b.read("guard-regions", pid))
+            m.entries[i] = ci.build(sf(f, ci.RANGES_REMOVE, 0 if ci.first(f, ci.RANGES_REMOVE) else 1))
+            yield Mutant("delta", "%s/%s entry %d: remove flipped" % (b.scenario, name, i), {name: m.bytes()})
+        pname = "guard-regions-%d.img" % parent
+        if os.path.exists(os.path.join(b.img, pname)):
+            yield Mutant("delta", "%s/%s: its parent's image %s deleted" % (b.scenario, name, pname),
+                         {pname: None})
+        # A loop: the parent's image made a difference from this one
+        pm = ci.Image(b.read("guard-regions", parent))
+        ph = ci.fields(pm.entries[0])
+        if not ci.first(ph, ci.HEAD_PARENT):
+            ph = sf(sf(sf(ph, ci.HEAD_PARENT, pid), ci.HEAD_FULL_RANGES, ci.first(ph, ci.HEAD_NR_RANGES)),
+                    ci.HEAD_FULL_PAGES, ci.first(ph, ci.HEAD_NR_PAGES))
+            pm.entries[0] = ci.build(sf(ph, ci.HEAD_VERSION, 3))
+            yield Mutant("delta", "%s/%s: parent %s made a difference from it (a loop)" % (b.scenario, name, pname),
+                         {pname: pm.bytes()}, what=pname)
+
+
 def generate(bases):
     pa, tg, aio = bases["private-anon"], bases["three-gen"], bases["aio"]
     root, child1 = pa.pid("root"), tg.pid("child1")
@@ -342,6 +385,7 @@ def generate(bases):
         "conflict": lambda: [m for b in (pa, tg) for _, p, _ in b.procs for m in gen_conflict(b, p)],
         "mm": lambda: list(gen_mm(pa, root)) + list(gen_mm(tg, child1)),
         "inventory": lambda: list(gen_inventory(pa)) + list(gen_inventory(tg)),
+        "delta": lambda: list(gen_delta(tg)),
         "swap": lambda: list(gen_swap(tg, tg.pid("root"), child1)) + list(gen_swap(aio, aio.pid("root"),
                                                                                aio.pid("child"))),
     }
@@ -388,8 +432,8 @@ def classify(args, b, m, mdir):
             line = [x for x in text.split("\n") if CRASH_RE.search(x)]
             return "crash", (line or ["criu killed by signal %d" % -rc])[0]
         errs = cr.log_errors(log)
-        # The file and where in it: an entry, or its magic
-        named = [e for e in errs if m.what in e and ("entry" in e or "magic" in e)]
+        # The file and where in it: an entry or its magic (or that it is gone)
+        named = [e for e in errs if m.what in e and ("entry" in e or "magic" in e or "missing" in e)]
         if left:
             return "left", "tasks left behind: %s" % "; ".join(stuck)
         if not named:
@@ -433,6 +477,7 @@ def main():
         return 77
     args.criu = cr.Criu(os.path.abspath(args.criu), os.path.abspath(args.libdir))
     args.workload = os.path.abspath(args.workload)
+    cr.private_pid_namespace()
     cr.become_subreaper()
     top = tempfile.mkdtemp(prefix="criu-guard-hostile.", dir=os.environ.get("TMPDIR", "/tmp"))
     t0 = time.monotonic()
@@ -450,7 +495,10 @@ def main():
             mdir = os.path.join(top, "mutant")
             cr.copy_images(b.img, mdir)
             for name, data in m.files.items():
-                cr.replace_file(os.path.join(mdir, name), data)
+                if data is None:
+                    os.unlink(os.path.join(mdir, name))
+                else:
+                    cr.replace_file(os.path.join(mdir, name), data)
             outcome, detail = classify(args, b, m, mdir)
             counts[cls][outcome] += 1
             n += 1

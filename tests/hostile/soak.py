@@ -111,6 +111,7 @@ def main():
         print("SKIP: needs root (criu dump/restore)")
         return 77
     criu = cr.Criu(os.path.abspath(args.criu), os.path.abspath(args.libdir))
+    cr.private_pid_namespace()
     cr.become_subreaper()
     top = tempfile.mkdtemp(prefix="criu-guard-soak.", dir=os.environ.get("TMPDIR", "/tmp"))
     results = os.path.join(top, "results")
