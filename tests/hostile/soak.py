@@ -28,7 +28,7 @@ ACK_TIMEOUT = 30
 # Known, reported apart (README): a parent installs its guards before it
 # forks, so a child inherits VM_MAYBE_GUARD on areas where only the parent
 # had guards; guards and contents are still exact.
-GU_SPREAD = 'has "gu" after restore but no VMA there had it before the dump'
+GU_SPREAD = 'overlap no VMA that had "gu" before'
 
 
 def tree_pids(root):
