@@ -2,6 +2,8 @@
 # The project's test command (README.md): build everything, then run every
 # test suite with meson. Needs root (criu dump/restore, mlock).
 set -euo pipefail
+
+[ "$(id -u)" = 0 ] || exec sudo -E bash "$0" "$@"
 cd "$(dirname "$0")/.."
 
 [ -d build ] || meson setup build

@@ -287,7 +287,7 @@ int main(int argc, char **argv)
 	if (!failed) {
 		printf("\nafter restore, in every process:\n");
 		printf("%-7s %7s  %-13s %6s %6s %13s %s\n", "process", "pid", "region", "guards", "found", "SIGSEGV", "");
-		run("cat %s/result-parent %s/result-child >/dev/stdout", work_dir, work_dir);
+		run("cat %s/result-parent %s/result-child", work_dir, work_dir);
 	}
 	printf("\n%s\n", failed ? "DEMO FAILED" : "every guard came back");
 	return failed;
