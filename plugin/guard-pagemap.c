@@ -99,13 +99,59 @@ int guard_pagemap_check(int dirfd, int vpid, unsigned int page_shift, const char
 	return ret ? -1 : 0;
 }
 
+/* CRIU's VMA status bits (criu/include/image.h) of mappings that are not ordinary memory */
+#define VMA_AREA_REGULAR (1U << 0)
+#define VMA_SPECIAL                                                                                          \
+	((1U << 2) /* VSYSCALL */ | (1U << 3) /* VDSO */ | (1U << 11) /* SOCKET */ | (1U << 12) /* VVAR */ | \
+	 (1U << 13) /* AIORING */ | (1U << 15) /* SHSTK */ | (1U << 17) /* UPROBES */ | (1U << 31) /* UNSUPP */)
+
+static const char *special_name(uint32_t status)
+{
+	if (status & (1U << 3))
+		return "[vdso]";
+	if (status & (1U << 12))
+		return "[vvar]";
+	if (status & (1U << 13))
+		return "an AIO ring";
+	if (status & (1U << 2))
+		return "[vsyscall]";
+	return "not ordinary memory";
+}
+
 /*
  * With the plugin in the inventory, the dump recorded guards in guard
  * images and CRIU none in mm.img (DUMP_VMAS skips its scan). A
  * VMA_AREA_GUARD entry there was put in afterwards: CRIU would install it
- * beside ours with none of our checks.
+ * beside ours with none of our checks. And a guard in a kernel-managed
+ * VMA ([vdso], [vvar], AIO rings, ...) cannot be restored: the kernel
+ * maps those anew, and a guard there vanishes or kills the task.
  */
-int guard_mm_check_buf(const uint8_t *buf, size_t len, const char *name, const char *img)
+static int check_vma(const char *name, size_t i, const CriuGuard__VmaEntry *v, const char *img,
+		     const struct guard_set *s)
+{
+	const struct guard_range *r;
+	size_t g;
+
+	if (v->status & GUARD_VMA_AREA_GUARD) {
+		pr_err("%s: entry 0: VMA %zu (%#" PRIx64 "-%#" PRIx64 ") is a VMA_AREA_GUARD guard range, but this "
+		       "dump records guards in %s: refusing guards that bypass its checks\n",
+		       name, i, v->start, v->end, img);
+		return -1;
+	}
+	if (!(v->status & VMA_SPECIAL) && (v->status & VMA_AREA_REGULAR))
+		return 0;
+	g = first_after(s, v->start);
+	if (g == s->ranges.nr || s->ranges.r[g].start >= v->end)
+		return 0;
+	r = &s->ranges.r[g];
+	pr_err("%s: entry %u: range %zu (%#" PRIx64 "-%#" PRIx64 ") lies in %s VMA %zu (%#" PRIx64 "-%#" PRIx64
+	       ", status %#x), which is %s: it cannot hold guards\n",
+	       img, guard_set_entry_of(s, g), g, r->start, r->end, name, i, v->start, v->end, v->status,
+	       special_name(v->status));
+	return -1;
+}
+
+int guard_mm_check_buf(const uint8_t *buf, size_t len, const char *name, const char *img, const struct guard_set *s)
 {
 	CriuGuard__MmEntry *mm;
 	struct criu_img ci;
@@ -125,21 +171,13 @@ int guard_mm_check_buf(const uint8_t *buf, size_t len, const char *name, const c
 		pr_err("%s: entry 0: malformed mm entry (%u bytes)\n", name, size);
 		return -1;
 	}
-	for (i = 0; i < mm->n_vmas && !ret; i++) {
-		const CriuGuard__VmaEntry *v = mm->vmas[i];
-
-		if (!(v->status & GUARD_VMA_AREA_GUARD))
-			continue;
-		pr_err("%s: entry 0: VMA %zu (%#" PRIx64 "-%#" PRIx64 ") is a VMA_AREA_GUARD guard range, but this "
-		       "dump records guards in %s: refusing guards that bypass its checks\n",
-		       name, i, v->start, v->end, img);
-		ret = -1;
-	}
+	for (i = 0; i < mm->n_vmas && !ret; i++)
+		ret = check_vma(name, i, mm->vmas[i], img, s);
 	criu_guard__mm_entry__free_unpacked(mm, NULL);
 	return ret;
 }
 
-int guard_mm_check(int dirfd, int vpid, const char *img)
+int guard_mm_check(int dirfd, int vpid, const char *img, const struct guard_set *s)
 {
 	struct guard_buf b = {};
 	char name[GUARD_IMG_NAME_MAX];
@@ -147,7 +185,7 @@ int guard_mm_check(int dirfd, int vpid, const char *img)
 
 	ret = criu_img_read(dirfd, GUARD_MM_NAME_FMT, vpid, name, sizeof(name), &b);
 	if (!ret)
-		ret = guard_mm_check_buf(b.data, b.len, name, img);
+		ret = guard_mm_check_buf(b.data, b.len, name, img, s);
 	guard_buf_free(&b);
 	return ret ? -1 : 0;
 }

@@ -2,7 +2,8 @@
 /*
  * A guard image against CRIU's own images of the task: a page is either a
  * guard or has contents in pagemap-<vpid>.img, never both; and mm-<vpid>.img
- * holds no guards of CRIU's own kind beside it.
+ * holds no guards of CRIU's own kind beside it and no guard lies in a VMA
+ * it says is kernel-managed.
  */
 #ifndef GUARD_PAGEMAP_H
 #define GUARD_PAGEMAP_H
@@ -26,8 +27,12 @@ int guard_pagemap_check_buf(const uint8_t *buf, size_t len, const char *name, un
 /* The same against pagemap-<vpid>.img in @dirfd; nothing to read without guards. */
 int guard_pagemap_check(int dirfd, int vpid, unsigned int page_shift, const char *img, const struct guard_set *s);
 
-/* Refuse VMA_AREA_GUARD entries in the mm image @buf (named @name). */
-int guard_mm_check_buf(const uint8_t *buf, size_t len, const char *name, const char *img);
-int guard_mm_check(int dirfd, int vpid, const char *img);
+/*
+ * Refuse VMA_AREA_GUARD entries in the mm image @buf (named @name), and
+ * ranges of @s in VMAs it says are kernel-managed ([vdso], [vvar], AIO
+ * rings, ...).
+ */
+int guard_mm_check_buf(const uint8_t *buf, size_t len, const char *name, const char *img, const struct guard_set *s);
+int guard_mm_check(int dirfd, int vpid, const char *img, const struct guard_set *s);
 
 #endif /* GUARD_PAGEMAP_H */

@@ -320,7 +320,7 @@ static int load_image(struct task_restore *tr)
 	if (!tr->vma_group)
 		return -1;
 	if (guard_validate(tr->img, &tr->set, tr->vmas, tr->nr_vmas, tr->vma_group) ||
-	    guard_mm_check(criu_get_image_dir(), tr->vpid, tr->img))
+	    guard_mm_check(criu_get_image_dir(), tr->vpid, tr->img, &tr->set))
 		return -1;
 	return guard_pagemap_check(criu_get_image_dir(), tr->vpid, guard_page_shift(), tr->img, &tr->set);
 }

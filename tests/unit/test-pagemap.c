@@ -70,8 +70,8 @@ static void mm_image(struct guard_buf *b, uint32_t status)
 	put_u32(b, CRIU_MM_MAGIC);
 	v[0].has_start = v[0].has_end = v[0].has_status = true;
 	v[0].start = P(10);
-	v[0].end = P(20);
-	v[0].status = 1 << 9; /* VMA_ANON_PRIVATE */
+	v[0].end = P(15);
+	v[0].status = 1 | 1 << 9; /* VMA_AREA_REGULAR | VMA_ANON_PRIVATE */
 	v[1] = v[0];
 	v[1].start = P(15);
 	v[1].end = P(16);
@@ -83,17 +83,36 @@ static void mm_image(struct guard_buf *b, uint32_t status)
 
 static void test_mm(void)
 {
+	struct guard_set s = {}, none = {};
 	struct guard_buf b = {};
 
-	mm_image(&b, 1 << 9);
+	/* A guard at page 15, in the second VMA */
+	guard_set_begin_vma(&s, P(15));
+	guard_set_begin_entry(&s, 1);
+	guard_set_add(&s, P(15), P(16));
+
+	mm_image(&b, 1 | 1 << 9);
 	unit_log_clear();
-	UNIT_CHECK(!guard_mm_check_buf(b.data, b.len, "mm-3.img", "guard-regions-3.img"),
+	UNIT_CHECK(!guard_mm_check_buf(b.data, b.len, "mm-3.img", "guard-regions-3.img", &s),
 		   "an_mm_image_without_guard_vmas_is_accepted");
+	mm_image(&b, 1 | 1 << 9 | 1 << 12); /* [vvar] */
+	unit_log_clear();
+	UNIT_CHECK(guard_mm_check_buf(b.data, b.len, "mm-3.img", "guard-regions-3.img", &s) &&
+			   unit_log_has("guard-regions-3.img: entry 1: range 0") && unit_log_has("mm-3.img VMA 1") &&
+			   unit_log_has("[vvar]"),
+		   "a_guard_in_vvar_is_refused");
+	UNIT_CHECK(!guard_mm_check_buf(b.data, b.len, "mm-3.img", "guard-regions-3.img", &none),
+		   "vvar_without_guards_is_accepted");
+	mm_image(&b, 1 << 13); /* an AIO ring */
+	UNIT_CHECK(guard_mm_check_buf(b.data, b.len, "mm-3.img", "guard-regions-3.img", &s) &&
+			   unit_log_has("an AIO ring"),
+		   "a_guard_in_an_aio_ring_is_refused");
 	mm_image(&b, GUARD_VMA_AREA_GUARD);
 	unit_log_clear();
-	UNIT_CHECK(guard_mm_check_buf(b.data, b.len, "mm-3.img", "guard-regions-3.img") &&
+	UNIT_CHECK(guard_mm_check_buf(b.data, b.len, "mm-3.img", "guard-regions-3.img", &none) &&
 			   unit_log_has("mm-3.img: entry 0: VMA 1 (0xf000-0x10000) is a VMA_AREA_GUARD"),
 		   "a_vma_area_guard_entry_beside_a_guard_image_is_refused");
+	guard_set_free(&s);
 	guard_buf_free(&b);
 }
 
