@@ -107,6 +107,14 @@ ct_init()
 	trap ct_cleanup EXIT
 	CT_WORK=$(mktemp -d "/var/tmp/criu-guard-$CT_NAME.XXXXXX")
 	ct_log "work directory $CT_WORK"
+	if [ -n "${CT_STOCK_CRIU:-}" ]; then
+		# benchmarks only (bench.sh): the same flow with another criu
+		# first on PATH
+		mkdir "$CT_WORK/criu-bin"
+		ln -s "$CT_STOCK_CRIU" "$CT_WORK/criu-bin/criu"
+		export PATH=$CT_WORK/criu-bin:$PATH
+		ct_log "criu on PATH: $CT_STOCK_CRIU"
+	fi
 }
 
 # The installed criu-guard, the same as this build tree's: the flows test
@@ -277,6 +285,8 @@ ct_podman_setup()
 	{
 		echo '[engine]'
 		echo 'runtime = "runc"'
+		[ -z "${CT_STOCK_CRIU:-}" ] ||
+			echo "conmon_env_vars = [\"PATH=$CT_WORK/criu-bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin\"]"
 		if ct_no_sys_resource; then
 			echo '[containers]'
 			echo 'default_ulimits = ["nofile=1024:1024", "nproc=4096:4096"]'
@@ -387,11 +397,19 @@ ct_kill_session()
 	pkill -9 -s "$1" 2>/dev/null || true
 }
 
+# ct_stock: the flow runs stock CRIU (bench.sh), which writes no guard
+# images of ours (it keeps guards in mm.img)
+ct_stock()
+{
+	[ -n "${CT_STOCK_CRIU:-}" ]
+}
+
 # ct_guard_images DIR: the dump wrote the plugin's images
 ct_guard_images()
 {
 	local n
 
+	ct_stock && return 0
 	n=$(find "$1" -name 'guard-regions-*.img' | wc -l)
 	[ "$n" -gt 0 ] || ct_fail "no guard-regions-*.img in $1"
 	ct_log "$n guard images in $1"

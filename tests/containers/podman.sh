@@ -29,9 +29,11 @@ ct_guards "$pid" >"$CT_WORK/guards"
 ct_run "$CT_TIMEOUT" podman container checkpoint --export "$archive" "$name" >/dev/null ||
 	ct_fail "podman container checkpoint failed"
 tar -tf "$archive" >"$CT_WORK/archive.list"
-n=$(grep -c '^checkpoint/guard-regions-.*\.img$' "$CT_WORK/archive.list") ||
-	ct_fail "no checkpoint/guard-regions-*.img in the exported archive"
-ct_log "$n guard images in the exported archive"
+if ! ct_stock; then
+	n=$(grep -c '^checkpoint/guard-regions-.*\.img$' "$CT_WORK/archive.list") ||
+		ct_fail "no checkpoint/guard-regions-*.img in the exported archive"
+	ct_log "$n guard images in the exported archive"
+fi
 ct_run 30 podman rm -f -t 0 "$name" >/dev/null
 
 ct_run "$CT_TIMEOUT" podman container restore --import "$archive" --name "$name" >/dev/null ||
