@@ -13,7 +13,7 @@ src=$(cd "$(dirname "$0")/../.." && pwd)
 build=$(realpath "${1:-$src/build}")
 shift || true
 flows=("$@")
-[ ${#flows[@]} -gt 0 ] || flows=(install noplugin runc podman containerd lxc migrate-page-server migrate-runc migrate-lazy migrate-podman)
+[ ${#flows[@]} -gt 0 ] || flows=(install noplugin runc runc-real podman containerd lxc migrate-page-server migrate-runc migrate-lazy migrate-podman)
 
 export CT_SRC=$src CT_BUILD=$build CT_CRIU=/usr/local/sbin/criu CT_PLUGIN_DIR=/usr/local/lib/criu-guard
 export CT_SERVICE=$build/tests/containers/guard-service CT_STOCK_DIR=$build/tests/real/criu-stock

@@ -171,19 +171,29 @@ ct_netns()
 # changes the value takes the same lock).
 ct_raise_pipe_max_size()
 {
-	local old holder fifo=$CT_WORK/pipe-lock.fifo line
+	local old
 
-	# a holder process keeps the lock, so that no dumped task inherits it
-	mkfifo "$fifo"
-	flock -w 300 /run/lock/criu-guard-pipe-max-size.lock sh -c "echo locked >$fifo; exec sleep 900" &
-	holder=$!
-	ct_defer pkill -P "$holder"
-	read -r -t 310 line <>"$fifo" || ct_fail "cannot lock /run/lock/criu-guard-pipe-max-size.lock"
+	ct_hold_lock -x /run/lock/criu-guard-pipe-max-size.lock
 	old=$(cat /proc/sys/fs/pipe-max-size)
 	[ "$old" -lt "$1" ] || return 0
 	ct_defer sh -c "echo $old >/proc/sys/fs/pipe-max-size"
 	echo "$1" >/proc/sys/fs/pipe-max-size
 	ct_log "fs.pipe-max-size: $old -> $1 for this flow"
+}
+
+# ct_hold_lock -x|-s FILE: hold a flock on FILE until the flow exits. A
+# holder process keeps it, so that no dumped task inherits the lock (CRIU
+# refuses to dump tasks that hold file locks).
+ct_hold_lock()
+{
+	local holder fifo line
+
+	fifo=$(mktemp -u "$CT_WORK/lock.XXXXXX")
+	mkfifo "$fifo"
+	flock "$1" -w 300 "$2" sh -c "echo locked >$fifo; exec sleep 900" &
+	holder=$!
+	ct_defer pkill -P "$holder"
+	read -r -t 310 line <>"$fifo" || ct_fail "cannot lock $2"
 }
 
 # ct_hosts: two "hosts" on this machine: network namespaces $CT_SRC_NS
