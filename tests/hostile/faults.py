@@ -27,11 +27,12 @@ SCENARIO = "three-gen"
 
 class Case:
     def __init__(self, name, dump_fault=None, restore_fault=None, criu_fault=None, dump_must=None,
-                 victim=None):
+                 victim=None, plant=None):
         self.name, self.dump_fault, self.restore_fault = name, dump_fault, restore_fault
         self.criu_fault = criu_fault
         self.dump_must = dump_must  # "fail", "pass" or None (either)
         self.victim = victim  # role whose pid fills %d in the fault
+        self.plant = plant  # what waits under the root's image name: "symlink", "fifo"
 
 
 CASES = [
@@ -39,6 +40,8 @@ CASES = [
     Case("enospc", dump_fault="enospc", dump_must="fail"),
     Case("eintr", dump_fault="eintr", dump_must="pass"),
     Case("short-writes", dump_fault="short", dump_must="pass"),
+    Case("planted-symlink", plant="symlink", dump_must="fail"),
+    Case("planted-fifo", plant="fifo", dump_must="fail"),
     Case("task-killed-mid-dump", dump_fault="kill:%d", victim="grandchild"),
     Case("criu-fault-dump-early", criu_fault="1", dump_must="fail"),
     Case("criu-fault-dump-pages", criu_fault="3"),
@@ -69,7 +72,10 @@ def run_case(args, case, top):
         env = fault_env(case, tree, case.dump_fault)
         if case.criu_fault and not case.restore_fault:
             env["CRIU_FAULT"] = case.criu_fault
+        victim_file = plant(case, tree, img)
         rc = args.criu.dump(img, tree.root, env=env, preload=args.shim if case.dump_fault else None)
+        if victim_file and open(victim_file).read() != "keep":
+            return "the dump wrote through the planted symlink"
         NOTES.append("dump %s" % ("ok" if rc == 0 else "failed"))
         if rc != 0:
             return dump_failed(args, case, tree, img, rc)
@@ -83,11 +89,26 @@ def run_case(args, case, top):
             tree.remove()
 
 
+def plant(case, tree, img):
+    """Put a symlink (to a file we own) or a FIFO where the root's image goes"""
+    if not case.plant:
+        return None
+    name = os.path.join(img, "guard-regions-%d.img" % tree.root)
+    if case.plant == "fifo":
+        os.mkfifo(name)
+        return None
+    victim = os.path.join(tree.dir, "victim")
+    with open(victim, "w") as f:
+        f.write("keep")
+    os.symlink(victim, name)
+    return victim
+
+
 def dump_failed(args, case, tree, img, rc):
     if case.dump_must == "pass":
         return "dump failed (%s)" % rc
     errs = cr.log_errors(os.path.join(img, "dump.log"))
-    if case.dump_fault in ("zero", "enospc") and not [e for e in errs if "guard-regions-" in e]:
+    if (case.dump_fault in ("zero", "enospc") or case.plant) and not [e for e in errs if "guard-regions-" in e]:
         return "dump.log names no guard image: %s" % (errs or ["no error"])[0]
     # The tree runs on, with its guards and contents (less a task we killed)
     victim = [p for r, p, _ in tree.procs if r == case.victim]
@@ -99,7 +120,7 @@ def dump_failed(args, case, tree, img, rc):
     bad = tree.check()
     if bad:
         return "after the failed dump: %s" % bad[0]
-    if case.dump_fault in ("zero", "enospc"):
+    if case.dump_fault in ("zero", "enospc") or case.plant:
         left = [n for n in os.listdir(img) if n.startswith("guard-regions-")]
         if left and len(left) == len(tree.procs) and os.path.exists(os.path.join(img, "inventory.img")):
             return "a failed dump left a restorable image set"
