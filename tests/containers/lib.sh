@@ -282,6 +282,19 @@ ct_no_sys_resource()
 	((((0x$bnd >> 24) & 1) == 0))
 }
 
+# ct_runc_checkpoint_restore ID BUNDLE: runc checkpoint (the guard images
+# written), then runc restore; sets CT_PID to the restored init's host pid
+ct_runc_checkpoint_restore()
+{
+	ct_run "$CT_TIMEOUT" runc checkpoint --image-path "$CT_WORK/images" --work-path "$CT_WORK/work" "$1" ||
+		ct_fail "runc checkpoint failed"
+	ct_guard_images "$CT_WORK/images"
+	ct_run "$CT_TIMEOUT" runc restore -d --image-path "$CT_WORK/images" --work-path "$CT_WORK/work" \
+		-b "$2" "$1" </dev/null > >(cat >>"$CT_WORK/container.log") 2>&1 ||
+		ct_fail "runc restore failed"
+	CT_PID=$(ct_runc_pid "$1")
+}
+
 # ct_podman_setup: podman's configuration for checkpointing, as a
 # containers.conf drop-in (removed at exit): the runtime is runc (Debian's
 # crun cannot checkpoint), and, on a machine whose bounding set lacks

@@ -41,16 +41,11 @@ ct_wait 20 "redis to answer" redis PING
 ct_guard_ok "$pid"
 [ "$(redis SET criu-guard "$id")" = OK ] || ct_fail "redis SET failed"
 ct_guards "$pid" >"$CT_WORK/guards"
-threads=$(ls "/proc/$(pgrep -P "$pid" -x redis-server || pgrep -f -n redis-server)/task" | wc -l)
+threads=$(ls "/proc/$(pgrep -P "$pid" -x redis-server)/task" | wc -l)
 ct_log "redis-server runs $threads threads; $(wc -l <"$CT_WORK/guards") guard ranges in the container"
 
-ct_run "$CT_TIMEOUT" runc checkpoint --image-path "$CT_WORK/images" --work-path "$CT_WORK/work" "$id" ||
-	ct_fail "runc checkpoint failed"
-ct_guard_images "$CT_WORK/images"
-ct_run "$CT_TIMEOUT" runc restore -d --image-path "$CT_WORK/images" --work-path "$CT_WORK/work" \
-	-b "$bundle" "$id" </dev/null > >(cat >>"$CT_WORK/container.log") 2>&1 ||
-	ct_fail "runc restore failed"
-pid=$(ct_runc_pid "$id")
+ct_runc_checkpoint_restore "$id" "$bundle"
+pid=$CT_PID
 ct_guard_ok "$pid"
 got=$(redis GET criu-guard) || ct_fail "redis does not answer after the restore"
 [ "$got" = "$id" ] || ct_fail "redis lost its data: GET criu-guard = '$got'"

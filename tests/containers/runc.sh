@@ -21,12 +21,7 @@ ct_wait 20 "the guard workload to listen" ct_ask "$pid"
 ct_service_ok "$pid"
 ct_guards "$pid" >"$CT_WORK/guards"
 
-ct_run "$CT_TIMEOUT" runc checkpoint --image-path "$CT_WORK/images" --work-path "$CT_WORK/work" "$id" ||
-	ct_fail "runc checkpoint failed"
-ct_guard_images "$CT_WORK/images"
-ct_run "$CT_TIMEOUT" runc restore -d --image-path "$CT_WORK/images" --work-path "$CT_WORK/work" \
-	-b "$bundle" "$id" </dev/null > >(cat >>"$CT_WORK/container.log") 2>&1 ||
-	ct_fail "runc restore failed"
-pid=$(ct_runc_pid "$id")
+ct_runc_checkpoint_restore "$id" "$bundle"
+pid=$CT_PID
 ct_service_ok "$pid"
 ct_same_guards "$CT_WORK/guards" "$pid"
