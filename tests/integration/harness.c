@@ -4,11 +4,15 @@
  * trees with the real patched criu and reports TAP.
  *
  *   harness --criu PATH --workload PATH [--libdir PLUGIN_DIR] [--keep]
- *           [SCENARIO...]
+ *           [--dir DIR] [SCENARIO...]
  *
  * Without --libdir, criu runs without the plugin (CRIU's own guard support)
  * and the plugin-specific checks and scenarios are skipped. criu then gets
  * an empty --libdir, so that it loads no plugin from its default directory.
+ *
+ * "export" dumps a guarded tree into --dir and stops there; "import-refused"
+ * and "import-allowed" restore that dump, on another kernel (kernel/check
+ * carries the directory from one VM boot to the next).
  *
  * The harness is a child subreaper and reaps every orphan: PID 1 of these
  * machines does not, and a zombie keeps the pid a restore needs.
@@ -76,6 +80,9 @@
 #define SC_DUMP_REFUSED	   (1U << 10) /* the dump must fail, saying ->expect */
 #define SC_RESTORE_REFUSED (1U << 11) /* the restore must fail, saying ->expect */
 #define SC_GUARDS_DROPPED  (1U << 12) /* restored without guards, saying ->expect */
+#define SC_PRE_DUMP	   (1U << 13) /* pre-dump, then dump --prev-images-dir --track-mem */
+#define SC_EXPORT	   (1U << 14) /* dump into --dir and stop there */
+#define SC_IMPORT	   (1U << 15) /* restore what "export" left in --dir */
 #define SC_CORRUPT	   (SC_CORRUPT_TRUNC | SC_CORRUPT_RANGE | SC_CORRUPT_MAGIC | SC_CORRUPT_GONE)
 
 struct scenario {
@@ -85,7 +92,12 @@ struct scenario {
 	const char *dump_env;	 /* "NAME=VALUE ..." for criu dump */
 	const char *restore_env; /* ... for criu restore */
 	const char *expect;	 /* what the log must say */
+	const char *verdict;	 /* SC_GUARDS_DROPPED: what the restored tree says */
 };
+
+#define NO_GUARDS_VERDICT "0 guard pages in the address space"
+/* A kernel without PAGE_IS_GUARD rejects the workload's guard scan */
+#define NO_SCAN_VERDICT "PAGEMAP_SCAN of the address space: Invalid argument"
 
 static const struct scenario scenarios[] = {
 	{.name = "private-anon", .workload = "private-anon", .flags = 0},
@@ -127,7 +139,11 @@ static const struct scenario scenarios[] = {
 	{.name = "restore-without-plugin", .workload = "private-anon", .flags = SC_PLUGIN_ONLY | SC_NO_PLUGIN_RST},
 	{.name = "refuse-no-pagemap-guard", .workload = "private-anon", .flags = SC_PLUGIN_ONLY | SC_DUMP_REFUSED, .dump_env = "CRIU_GUARD_PROBE_DISABLE=pagemap_scan_guard", .expect = "PAGE_IS_GUARD"},
 	{.name = "refuse-no-madv-guard", .workload = "private-anon", .flags = SC_PLUGIN_ONLY | SC_RESTORE_REFUSED, .restore_env = "CRIU_GUARD_PROBE_DISABLE=madv_guard", .expect = "CRIU_GUARD_ALLOW_NO_GUARDS=1"},
-	{.name = "allow-no-guards", .workload = "private-anon", .flags = SC_PLUGIN_ONLY | SC_GUARDS_DROPPED, .restore_env = "CRIU_GUARD_PROBE_DISABLE=madv_guard CRIU_GUARD_ALLOW_NO_GUARDS=1", .expect = "WITHOUT"},
+	{.name = "allow-no-guards", .workload = "private-anon", .flags = SC_PLUGIN_ONLY | SC_GUARDS_DROPPED, .restore_env = "CRIU_GUARD_PROBE_DISABLE=madv_guard CRIU_GUARD_ALLOW_NO_GUARDS=1", .expect = "WITHOUT", .verdict = NO_GUARDS_VERDICT},
+	{.name = "pre-dump", .workload = "three-gen", .flags = SC_PRE_DUMP},
+	{.name = "export", .workload = "private-anon", .flags = SC_PLUGIN_ONLY | SC_EXPORT},
+	{.name = "import-refused", .workload = "private-anon", .flags = SC_PLUGIN_ONLY | SC_IMPORT | SC_RESTORE_REFUSED, .expect = "CRIU_GUARD_ALLOW_NO_GUARDS=1"},
+	{.name = "import-allowed", .workload = "private-anon", .flags = SC_PLUGIN_ONLY | SC_IMPORT | SC_GUARDS_DROPPED, .restore_env = "CRIU_GUARD_ALLOW_NO_GUARDS=1", .expect = "WITHOUT", .verdict = NO_SCAN_VERDICT},
 };
 
 #define NR_SCENARIOS (sizeof(scenarios) / sizeof(scenarios[0]))
@@ -136,6 +152,7 @@ static struct {
 	const char *criu;
 	const char *libdir;
 	const char *workload;
+	const char *dir;
 	bool keep;
 } opt;
 
@@ -368,10 +385,16 @@ static int mkdirs(struct run *run)
 {
 	const char *tmp = getenv("TMPDIR");
 
-	snprintf(run->dir, sizeof(run->dir), "%s/criu-guard-it-%s.XXXXXX", tmp ? tmp : "/tmp",
-		 run->scn->name);
-	if (!mkdtemp(run->dir))
-		return fail(run, "mkdtemp %s: %s", run->dir, strerror(errno));
+	if (run->scn->flags & SC_EXPORT) {
+		snprintf(run->dir, sizeof(run->dir), "%s", opt.dir);
+		if (mkdir(run->dir, 0755))
+			return fail(run, "mkdir %s: %s", run->dir, strerror(errno));
+	} else {
+		snprintf(run->dir, sizeof(run->dir), "%s/criu-guard-it-%s.XXXXXX",
+			 tmp ? tmp : "/tmp", run->scn->name);
+		if (!mkdtemp(run->dir))
+			return fail(run, "mkdtemp %s: %s", run->dir, strerror(errno));
+	}
 	snprintf(run->img, sizeof(run->img), "%s/img", run->dir);
 	snprintf(run->results, sizeof(run->results), "%s/results", run->dir);
 	snprintf(run->work, sizeof(run->work), "%s/work", run->dir);
@@ -482,6 +505,26 @@ static int start_workload(struct run *run)
 	if (run->nr_procs <= 0)
 		return fail(run, "bad ready file %s", path);
 	return check_no_results(run);
+}
+
+/* The tree "export" dumped into --dir: its paths and its processes. */
+static int load_export(struct run *run)
+{
+	char path[400], *text;
+
+	snprintf(run->dir, sizeof(run->dir), "%s", opt.dir);
+	snprintf(run->img, sizeof(run->img), "%s/img", run->dir);
+	snprintf(run->results, sizeof(run->results), "%s/results", run->dir);
+	snprintf(run->work, sizeof(run->work), "%s/work", run->dir);
+	snprintf(path, sizeof(path), "%s/%s", run->results, IT_READY_FILE);
+	text = it_read_file(path, NULL);
+	if (!text)
+		return fail(run, "no exported dump: cannot read %s", path);
+	run->nr_procs = it_parse_procs(text, run->procs, MAX_PROCS);
+	free(text);
+	if (run->nr_procs <= 0)
+		return fail(run, "bad ready file %s", path);
+	return 0;
 }
 
 /* Signals every process to check itself and collects the verdicts. */
@@ -613,14 +656,57 @@ static pid_t start_page_server(struct run *run, char *port)
 	return pid;
 }
 
+/*
+ * criu pre-dump into pre/ with memory tracking: the dump that follows saves
+ * only what changed since and links pre/ as its parent.
+ */
+static int pre_dump(struct run *run, char *pid)
+{
+	char *extra[] = {"-t", pid, "--track-mem"};
+	char img[300];
+	int ret;
+
+	snprintf(img, sizeof(img), "%s", run->img);
+	snprintf(run->img, sizeof(run->img), "%s/pre", run->dir);
+	if (mkdir(run->img, 0755))
+		ret = fail(run, "mkdir %s: %s", run->img, strerror(errno));
+	else
+		ret = criu(run, "pre-dump", extra, 3);
+	snprintf(run->img, sizeof(run->img), "%s", img);
+	return ret;
+}
+
+/* The dump after a pre-dump must name pre/ as its parent. */
+static int check_parent_link(struct run *run)
+{
+	char path[400], target[64];
+	ssize_t len;
+
+	snprintf(path, sizeof(path), "%s/parent", run->img);
+	len = readlink(path, target, sizeof(target) - 1);
+	if (len < 0)
+		return fail(run, "the dump has no parent link %s: %s", path, strerror(errno));
+	target[len] = '\0';
+	if (strcmp(target, "../pre"))
+		return fail(run, "%s points to %s, not ../pre", path, target);
+	return 0;
+}
+
 static int dump(struct run *run)
 {
 	char pid[16], port[8];
-	char *extra[8] = {"-t", pid};
+	char *extra[12] = {"-t", pid};
 	int status, ret, n = 2;
 	pid_t ps = -1;
 
 	snprintf(pid, sizeof(pid), "%d", run->root);
+	if (run->scn->flags & SC_PRE_DUMP) {
+		if (pre_dump(run, pid))
+			return -1;
+		extra[n++] = "--prev-images-dir";
+		extra[n++] = "../pre";
+		extra[n++] = "--track-mem";
+	}
 	if (run->scn->flags & SC_PAGE_SERVER) {
 		ps = start_page_server(run, port);
 		if (ps < 0)
@@ -641,6 +727,8 @@ static int dump(struct run *run)
 			ret = fail(run, "criu page-server failed (status %#x)", status);
 		}
 	}
+	if (!ret && (run->scn->flags & SC_PRE_DUMP))
+		ret = check_parent_link(run);
 	if (ret || (run->scn->flags & SC_LEAVE_RUNNING))
 		return ret;
 	run->root = -1; /* dumped and killed */
@@ -1059,7 +1147,7 @@ static int restore_without_guards(struct run *run)
 		return -1;
 	if (!log_has(run, "restore.log", run->scn->expect))
 		return fail(run, "restore.log does not say \"%s\"", run->scn->expect);
-	return checks_must_fail(run, "0 guard pages in the address space");
+	return checks_must_fail(run, run->scn->verdict);
 }
 
 /* --- scenarios ----------------------------------------------------------- */
@@ -1086,12 +1174,16 @@ static int second_round(struct run *run)
 
 static int run_steps(struct run *run)
 {
+	if (run->scn->flags & SC_IMPORT)
+		return load_export(run) ? -1 : restore_without_guards(run);
 	if (mkdirs(run) || start_workload(run))
 		return -1;
 	if (run->scn->flags & SC_DUMP_REFUSED)
 		return must_have_refused(run, dump(run), "dump", run->scn->expect);
 	if (dump(run) || check_images(run) || check_plugin_logged(run, "dump.log"))
 		return -1;
+	if (run->scn->flags & SC_EXPORT)
+		return 0;
 	if ((run->scn->flags & SC_LEAVE_RUNNING) && check_left_running(run))
 		return -1;
 	if (run->scn->flags & SC_CORRUPT)
@@ -1130,6 +1222,19 @@ static void report(int n, struct run *run, uint64_t ms)
 	print_tail(path, 10);
 }
 
+/* Can criu track dirty memory here (soft-dirty)? */
+static bool dirty_tracking(void)
+{
+	char *argv[] = {(char *)opt.criu, "check", "--feature", "mem_dirty_track", NULL};
+	pid_t pid = start(argv, NULL, "/dev/null", -1);
+	int status;
+
+	if (pid < 0)
+		return false;
+	status = wait_child(pid, CRIU_TIMEOUT_MS);
+	return WIFEXITED(status) && !WEXITSTATUS(status);
+}
+
 static int run_scenario(int n, const struct scenario *scn)
 {
 	struct run run = {.scn = scn, .root = -1};
@@ -1139,12 +1244,23 @@ static int run_scenario(int n, const struct scenario *scn)
 		printf("ok %d - %s # SKIP needs the plugin (--libdir)\n", n, scn->name);
 		return 0;
 	}
+	if ((scn->flags & (SC_EXPORT | SC_IMPORT)) && !opt.dir) {
+		printf("ok %d - %s # SKIP needs a directory to exchange the dump (--dir)\n", n,
+		       scn->name);
+		return 0;
+	}
+	if ((scn->flags & SC_PRE_DUMP) && !dirty_tracking()) {
+		printf("ok %d - %s # SKIP kernel lacks soft-dirty tracking "
+		       "(criu check --feature mem_dirty_track)\n",
+		       n, scn->name);
+		return 0;
+	}
 	run_steps(&run);
 	kill_tree(&run);
 	unwatch_all();
 	report(n, &run, it_now_ms() - t0);
 	fflush(stdout);
-	if (!run.reason[0] && !opt.keep && run.dir[0])
+	if (!run.reason[0] && !opt.keep && run.dir[0] && !(scn->flags & (SC_EXPORT | SC_IMPORT)))
 		remove_tree(run.dir);
 	return run.reason[0] ? -1 : 0;
 }
@@ -1163,7 +1279,8 @@ static int usage(const char *prog)
 {
 	size_t i;
 
-	fprintf(stderr, "usage: %s --criu PATH --workload PATH [--libdir DIR] [--keep] [SCENARIO...]\n"
+	fprintf(stderr, "usage: %s --criu PATH --workload PATH [--libdir DIR] [--keep] [--dir DIR] "
+			"[SCENARIO...]\n"
 			"scenarios:",
 		prog);
 	for (i = 0; i < NR_SCENARIOS; i++)
@@ -1179,6 +1296,7 @@ static int parse_args(int argc, char **argv)
 		{"libdir", required_argument, NULL, 'L'},
 		{"workload", required_argument, NULL, 'w'},
 		{"keep", no_argument, NULL, 'k'},
+		{"dir", required_argument, NULL, 'd'},
 		{},
 	};
 	int c;
@@ -1196,6 +1314,9 @@ static int parse_args(int argc, char **argv)
 			break;
 		case 'k':
 			opt.keep = true;
+			break;
+		case 'd':
+			opt.dir = optarg;
 			break;
 		default:
 			return -1;
