@@ -186,6 +186,35 @@ while True:
         return self.ask(f"GET {k}")
 
 
+class PythonFork(Python):
+    """python3 forking 2 children with 8 threads each, a tree stock CRIU can
+    dump (all root): stock's own restore differences on a forked tree."""
+    name = "python3-fork"
+    SERVER = Python.SERVER.replace("""for i in range(16):""", """import os
+for child in range(2):
+    if os.fork() == 0:
+        for i in range(8):
+            threading.Thread(target=sleeper, daemon=True).start()
+        while True:
+            time.sleep(3600)
+for i in range(16):""")
+
+    def wait_ready(self, timeout=90):
+        super().wait_ready(timeout)
+        deadline = time.time() + timeout
+        while sum(1 for _ in os.scandir(f"/proc/{self.proc.pid}/task")) < 17 or \
+                len(children(self.proc.pid)) < 2 or \
+                any(len(os.listdir(f"/proc/{c}/task")) < 9 for c in children(self.proc.pid)):
+            if time.time() > deadline:
+                raise ServiceError("python3-fork: children or threads not all up")
+            time.sleep(0.1)
+
+
+def children(pid):
+    with open(f"/proc/{pid}/task/{pid}/children") as f:
+        return [int(c) for c in f.read().split()]
+
+
 class Redis(KeyValue):
     """redis-server with 4 I/O threads; redis-cli SET/GET."""
     name = "redis"
@@ -386,4 +415,4 @@ http.createServer((req, res) => {
         return self.get(f"/get?k={k}")
 
 
-PROGRAMS = {p.name: p for p in (Python, Redis, Memcached, Apache, MariaDB, Node)}
+PROGRAMS = {p.name: p for p in (Python, PythonFork, Redis, Memcached, Apache, MariaDB, Node)}
