@@ -25,7 +25,7 @@ static bool vma_may_hold_guards(const struct cr_plugin_vma *v, bool have_gu)
 		return v->attrs & CR_PLUGIN_VMA_MAYBE_GUARD;
 	if (v->attrs & CR_PLUGIN_VMA_HUGETLB)
 		return false;
-	return v->kind != CR_PLUGIN_VMA_OTHER;
+	return v->kind != CR_PLUGIN_VMA_SPECIAL;
 }
 
 /* Can this kernel have guards at all, and can a dump see them? */
@@ -269,7 +269,7 @@ static int write_task(int pid, int vpid, struct guard_set *s, size_t *bytes, uin
 	return ret;
 }
 
-int guard_dump_task(int pid, int vpid, const struct cr_plugin_vma *vmas, unsigned int nr_vmas)
+int guard_dump_task(int pid, int vpid, const struct cr_plugin_vma *vmas, unsigned int nr_vmas, uint32_t *claims)
 {
 	struct guard_set s = {};
 	struct timespec t0;
@@ -279,6 +279,10 @@ int guard_dump_task(int pid, int vpid, const struct cr_plugin_vma *vmas, unsigne
 	uint64_t pages = 0;
 	size_t bytes = 0, nr;
 	int ret;
+
+	/* Another plugin dumps the task's guards */
+	if (*claims & CR_PLUGIN_CLAIM_GUARDS)
+		return -ENOTSUP;
 
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	ret = check_kernel(pid);
@@ -300,5 +304,8 @@ int guard_dump_task(int pid, int vpid, const struct cr_plugin_vma *vmas, unsigne
 			   pid, vpid, scanned, nr_vmas, have_gu ? "smaps gu" : "no gu flag: every VMA that can hold guards",
 			   discovery_us, nr, pages, bytes, guard_elapsed_us(&t0));
 	guard_set_free(&s);
-	return ret ? -1 : 0;
+	if (ret)
+		return -1;
+	*claims |= CR_PLUGIN_CLAIM_GUARDS;
+	return 0;
 }

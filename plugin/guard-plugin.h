@@ -22,13 +22,13 @@
 extern int add_inventory_plugin(const char *name);
 extern bool check_and_remove_inventory_plugin(const char *name, size_t n);
 
-int guard_dump_task(int pid, int vpid, const struct cr_plugin_vma *vmas, unsigned int nr_vmas);
+int guard_dump_task(int pid, int vpid, const struct cr_plugin_vma *vmas, unsigned int nr_vmas, uint32_t *claims);
 
 int guard_restore_init(void);
 void guard_restore_fini(void);
 void guard_dump_fini(void);
 int guard_restore_task(int vpid, const struct cr_plugin_rst_vma *vmas, unsigned int nr_vmas,
-		       struct cr_plugin_guard_range **late, unsigned int *nr_late);
+		       cr_plugin_add_guard_t add_guard, void *ctx);
 
 unsigned int guard_page_shift(void);
 

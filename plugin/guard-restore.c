@@ -233,36 +233,35 @@ static int restore_premapped(struct task_restore *tr, size_t i)
 	return install_ranges(tr, want.r, want.nr, delta, MADV_GUARD_INSTALL);
 }
 
-/* Guards the restorer installs right after mapping their VMA */
-static int collect_late(struct task_restore *tr, struct cr_plugin_guard_range **late, unsigned int *nr_late)
+/*
+ * Guards of the VMAs the restorer maps: handed over to CRIU, which copies
+ * each range (RESTORE_VMAS contract); our set is freed when the hook returns.
+ */
+static int hand_over_late(struct task_restore *tr, cr_plugin_add_guard_t add_guard, void *ctx)
 {
 	struct guard_ranges want;
-	size_t i, n = 0, total = 0;
+	size_t i, j;
+	int ret;
 
-	for (i = 0; i < tr->nr_vmas; i++)
-		if (!tr->vmas[i].premapped && tr->vma_group[i] != SIZE_MAX)
-			total += tr->set.groups[tr->vma_group[i]].nr;
-	if (!total)
-		return 0;
-
-	*late = malloc(total * sizeof(**late));
-	if (!*late) {
-		pr_err("vpid %d: no memory for %zu guard ranges\n", tr->vpid, total);
-		return -1;
-	}
 	for (i = 0; i < tr->nr_vmas; i++) {
 		if (tr->vmas[i].premapped)
 			continue;
 		group_ranges(tr, i, &want);
-		memcpy(*late + n, want.r, want.nr * sizeof(**late));
-		n += want.nr;
+		for (j = 0; j < want.nr; j++) {
+			ret = add_guard(ctx, want.r[j].start, want.r[j].end);
+			if (ret) {
+				errno = -ret;
+				pr_perror("vpid %d: CRIU refused guard %#" PRIx64 "-%#" PRIx64, tr->vpid,
+					  want.r[j].start, want.r[j].end);
+				return -1;
+			}
+		}
+		tr->late += want.nr;
 	}
-	*nr_late = total;
-	tr->late = total;
 	return 0;
 }
 
-static int restore_vmas(struct task_restore *tr, struct cr_plugin_guard_range **late, unsigned int *nr_late)
+static int restore_vmas(struct task_restore *tr, cr_plugin_add_guard_t add_guard, void *ctx)
 {
 	unsigned int i;
 
@@ -274,7 +273,7 @@ static int restore_vmas(struct task_restore *tr, struct cr_plugin_guard_range **
 		}
 	}
 	guard_scanner_close(&tr->self);
-	return collect_late(tr, late, nr_late);
+	return hand_over_late(tr, add_guard, ctx);
 }
 
 /* Without MADV_GUARD_INSTALL, restore without guards only if asked to */
@@ -352,7 +351,7 @@ static int guard_restore_unlisted(int vpid)
 }
 
 int guard_restore_task(int vpid, const struct cr_plugin_rst_vma *vmas, unsigned int nr_vmas,
-		       struct cr_plugin_guard_range **late, unsigned int *nr_late)
+		       cr_plugin_add_guard_t add_guard, void *ctx)
 {
 	struct task_restore tr = {.vpid = vpid, .vmas = vmas, .nr_vmas = nr_vmas};
 	uint64_t calls0 = guard_madvise_calls();
@@ -364,14 +363,12 @@ int guard_restore_task(int vpid, const struct cr_plugin_rst_vma *vmas, unsigned 
 
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	guard_image_name(tr.img, sizeof(tr.img), vpid);
-	*late = NULL;
-	*nr_late = 0;
 
 	ret = load_image(&tr);
 	if (!ret)
 		ret = check_kernel(&tr);
 	if (!ret)
-		ret = restore_vmas(&tr, late, nr_late);
+		ret = restore_vmas(&tr, add_guard, ctx);
 
 	if (!ret)
 		pr_summary("vpid %d: %zu guard ranges, %" PRIu64 " pages: %zu installed and %zu removed before fork "

@@ -10,7 +10,7 @@ static bool vma_takes_guards(const struct cr_plugin_rst_vma *v)
 {
 	if (v->vma.attrs & CR_PLUGIN_VMA_HUGETLB)
 		return false;
-	return v->premapped || v->vma.kind != CR_PLUGIN_VMA_OTHER;
+	return v->premapped || v->vma.kind != CR_PLUGIN_VMA_SPECIAL;
 }
 
 static int check_group(const char *img, const struct guard_set *s, const struct guard_group *g,

@@ -117,11 +117,18 @@ static int write_criu_images(void)
 	return write_image("mm-1.img", 0x57492820, NULL, 0);
 }
 
+/* The VMA is premapped: nothing is handed over to the restorer */
+static int no_late_guard(void *ctx, uint64_t start, uint64_t end)
+{
+	(*(unsigned int *)ctx)++;
+	return 0;
+}
+
 static int run(cr_plugin_desc_t *d, char *p, size_t ps, bool skip_exit)
 {
 	struct cr_plugin_rst_vma rst = {};
-	struct cr_plugin_guard_range *late = NULL;
 	unsigned int nr_late = 0;
+	uint32_t claims = 0;
 	int ret;
 
 	rst.vma.start = (uintptr_t)p;
@@ -132,10 +139,10 @@ static int run(cr_plugin_desc_t *d, char *p, size_t ps, bool skip_exit)
 
 	if (d->init(CR_PLUGIN_STAGE__DUMP))
 		return fail("init(DUMP) failed");
-	ret = ((CR_PLUGIN_HOOK__DUMP_VMAS_t *)d->hooks[CR_PLUGIN_HOOK__DUMP_VMAS])(getpid(), 1, &rst.vma, 1);
+	ret = ((CR_PLUGIN_HOOK__DUMP_VMAS_t *)d->hooks[CR_PLUGIN_HOOK__DUMP_VMAS])(getpid(), 1, &rst.vma, 1, &claims);
 	d->exit(CR_PLUGIN_STAGE__DUMP, ret);
-	if (ret)
-		return fail("DUMP_VMAS failed");
+	if (ret || !(claims & CR_PLUGIN_CLAIM_GUARDS))
+		return fail("DUMP_VMAS failed or did not claim the guards");
 
 	if (madvise(p, NR_PAGES * ps, MADV_GUARD_REMOVE) || is_guard(p + 2 * ps))
 		return fail("can't remove the guards");
@@ -144,10 +151,10 @@ static int run(cr_plugin_desc_t *d, char *p, size_t ps, bool skip_exit)
 		return fail("can't write pagemap-1.img and mm-1.img");
 	if (d->init(CR_PLUGIN_STAGE__RESTORE))
 		return fail("init(RESTORE) failed");
-	ret = ((CR_PLUGIN_HOOK__RESTORE_VMAS_t *)d->hooks[CR_PLUGIN_HOOK__RESTORE_VMAS])(1, &rst, 1, &late, &nr_late);
-	free(late);
-	if (ret)
-		return fail("RESTORE_VMAS failed");
+	ret = ((CR_PLUGIN_HOOK__RESTORE_VMAS_t *)d->hooks[CR_PLUGIN_HOOK__RESTORE_VMAS])(1, &rst, 1, no_late_guard,
+											 &nr_late);
+	if (ret || nr_late)
+		return fail("RESTORE_VMAS failed or handed over guards of a premapped VMA");
 	if (!is_guard(p + 2 * ps) || !is_guard(p + 6 * ps) || !is_guard(p + 10 * ps) || is_guard(p + 3 * ps))
 		return fail("RESTORE_VMAS did not put the guards back");
 	if (!skip_exit)

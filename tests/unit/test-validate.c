@@ -40,7 +40,7 @@ int main(void)
 	struct cr_plugin_rst_vma vmas[3] = {
 		vma(P(10), P(20), CR_PLUGIN_VMA_ANON_PRIVATE, P(100)),
 		vma(P(20), P(30), CR_PLUGIN_VMA_ANON_SHARED, 0),
-		vma(P(40), P(41), CR_PLUGIN_VMA_OTHER, 0),
+		vma(P(40), P(41), CR_PLUGIN_VMA_SPECIAL, 0),
 	};
 	size_t groups[3];
 
