@@ -104,9 +104,10 @@ static int compare(const struct range *a, int na, const struct range *b, int nb)
 
 int check_observed(const char *img_dir, const struct it_proc *procs, int nr_procs, char *why, size_t size)
 {
+	static const char *const hooks[2][2] = {{"dump", "DUMP_VMAS"}, {"restore", "RESTORE_VMAS"}};
 	static struct range mm[MAX_VMAS], seen[MAX_VMAS];
 	char path[600];
-	int i, nr_mm, nr, premapped, total_premapped = 0;
+	int i, h, nr_mm, nr, premapped, total_premapped = 0;
 	unsigned int claims = 0;
 
 	for (i = 0; i < nr_procs; i++) {
@@ -117,20 +118,14 @@ int check_observed(const char *img_dir, const struct it_proc *procs, int nr_proc
 			return -1;
 		}
 
-		snprintf(path, sizeof(path), "%s/observer-dump-%d.txt", img_dir, procs[i].pid);
-		nr = observed_vmas(path, seen, MAX_VMAS, &premapped, &claims);
-		if (!compare(mm, nr_mm, seen, nr)) {
-			snprintf(why, size, "%s: the observer saw %d VMAs in DUMP_VMAS, mm.img has %d (or others)",
-				 procs[i].role, nr, nr_mm);
-			return -1;
-		}
-
-		snprintf(path, sizeof(path), "%s/observer-restore-%d.txt", img_dir, procs[i].pid);
-		nr = observed_vmas(path, seen, MAX_VMAS, &premapped, &claims);
-		if (!compare(mm, nr_mm, seen, nr)) {
-			snprintf(why, size, "%s: the observer saw %d VMAs in RESTORE_VMAS, mm.img has %d (or others)",
-				 procs[i].role, nr, nr_mm);
-			return -1;
+		for (h = 0; h < 2; h++) {
+			snprintf(path, sizeof(path), "%s/observer-%s-%d.txt", img_dir, hooks[h][0], procs[i].pid);
+			nr = observed_vmas(path, seen, MAX_VMAS, &premapped, &claims);
+			if (!compare(mm, nr_mm, seen, nr)) {
+				snprintf(why, size, "%s: the observer saw %d VMAs in %s, mm.img has %d (or others)",
+					 procs[i].role, nr, hooks[h][1], nr_mm);
+				return -1;
+			}
 		}
 		total_premapped += premapped;
 		printf("# %s: the observer saw all %d VMAs in DUMP_VMAS and RESTORE_VMAS (%d premapped)\n",
