@@ -1258,7 +1258,6 @@ static int run_scenario(int n, const struct scenario *scn)
 		printf("ok %d - %s # SKIP needs the plugin (--libdir)\n", n, scn->name);
 		return 0;
 	}
-<<<<<<< HEAD
 	if ((scn->flags & (SC_EXPORT | SC_IMPORT)) && !opt.dir) {
 		printf("ok %d - %s # SKIP needs a directory to exchange the dump (--dir)\n", n,
 		       scn->name);
@@ -1268,10 +1267,10 @@ static int run_scenario(int n, const struct scenario *scn)
 		printf("ok %d - %s # SKIP kernel lacks soft-dirty tracking "
 		       "(criu check --feature mem_dirty_track)\n",
 		       n, scn->name);
-=======
+		return 0;
+	}
 	if ((scn->flags & SC_OBSERVER) && !has_observer()) {
 		printf("ok %d - %s # SKIP needs vma_observer.so in --libdir (build/tests/observer)\n", n, scn->name);
->>>>>>> b26b7f7 (tests: vma_observer plugin shares the VMA hooks with guard_plugin (two-plugins); docs: hook contract, which CRIU loads the plugin, series cover letter)
 		return 0;
 	}
 	run_steps(&run);
