@@ -345,7 +345,7 @@ if real_rows:
         pl = [r for r in rs if r["system"] == "plugin"]
         stname = st[0]["system"] if st else "stock"
         procs = med([r["procs"] for r in rs if r["procs"]]) or 0
-        rss = med([r["rss_kib"] for r in rs if r["rss_kib"]]) or 0
+        prog_rss = med([r["rss_kib"] for r in rs if r["rss_kib"]]) or 0
         for key, name in (("frozen_us", "dump freeze"), ("restore_wall_us", "restore wall")):
             sv = [r[key] for r in st if r["status"] == "ok"]
             pv = [r[key] for r in pl if r["status"] == "ok"]
@@ -357,7 +357,7 @@ if real_rows:
                 verdict = "not judged (fewer than 3 runs)" if sv and pv else "n/a"
             fails = ["%s run %d: %s" % (r["system"], r["run"], r["status"]) for r in rs if r["status"] != "ok"]
             w("| %s | %d | %.0f MiB | %s | %s%s | %s | %s | %s%s |" % (
-                prog, procs, rss / 1024, name, cell(sv), "" if stname == "stock" else " (%s)" % stname, cell(pv),
+                prog, procs, prog_rss / 1024, name, cell(sv), "" if stname == "stock" else " (%s)" % stname, cell(pv),
                 ratio(med(sv), med(pv)), verdict, "; failed: " + ", ".join(fails) if fails and key == "frozen_us" else ""))
     w("")
 

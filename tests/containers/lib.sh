@@ -47,8 +47,10 @@ ct_cleanup()
 	local rc=$? i
 
 	trap - EXIT
+	# each step is bounded too: a cleanup that hangs (a runtime whose
+	# container is half restored) must not hang the flow
 	for ((i = ${#ct_undo[@]} - 1; i >= 0; i--)); do
-		eval "${ct_undo[i]}" >/dev/null 2>&1 || true
+		ct_bounded 30 "${ct_undo[i]}"
 	done
 	if [ $rc -ne 0 ] && [ $rc -ne 77 ] && [ -n "${CT_WORK:-}" ]; then
 		ct_show_logs
@@ -58,6 +60,22 @@ ct_cleanup()
 	fi
 	ct_log "done (exit $rc)"
 	exit $rc
+}
+
+# ct_bounded SECONDS CMDLINE: eval CMDLINE, killed after SECONDS
+ct_bounded()
+{
+	local p n
+
+	(eval "$2") >/dev/null 2>&1 &
+	p=$!
+	for ((n = 0; n < $1 * 10; n++)); do
+		kill -0 "$p" 2>/dev/null || break
+		sleep 0.1
+	done
+	pkill -9 -P "$p" 2>/dev/null || true
+	kill -9 "$p" 2>/dev/null || true
+	wait "$p" 2>/dev/null || true
 }
 
 ct_show_logs()
@@ -105,6 +123,8 @@ ct_init()
 		exec "$CT_SERVICE" reap bash "$0" "$@"
 	fi
 	trap ct_cleanup EXIT
+	trap 'exit 130' INT
+	trap 'exit 143' TERM
 	CT_WORK=$(mktemp -d "/var/tmp/criu-guard-$CT_NAME.XXXXXX")
 	ct_log "work directory $CT_WORK"
 	if [ -n "${CT_STOCK_CRIU:-}" ]; then

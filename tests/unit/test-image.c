@@ -424,6 +424,52 @@ static void test_out_of_memory_is_named(void)
 	guard_buf_free(&b);
 }
 
+/*
+ * The encoder writes ranges entries itself: every entry must be the bytes
+ * protobuf-c packs for the message it decodes to (removals included).
+ */
+static void test_entries_are_protobuf_c_bytes(void)
+{
+	struct guard_set in = {.pid = PID, .parent = 3}, del = {};
+	struct guard_buf b = {};
+	size_t pos, n = 0, same = 0;
+	int i;
+
+	guard_set_begin_vma(&in, P(16));
+	for (i = 0; i < 300; i++)
+		guard_set_add(&in, P(16 + 3 * i + 1), P(16 + 3 * i + 2 + i % 2));
+	guard_set_begin_vma(&in, P(1 << 30)); /* multi-byte varints */
+	guard_set_add(&in, P((1 << 30) + 200), P((1 << 30) + 100000));
+	guard_set_begin_vma(&del, P(16));
+	guard_set_add(&del, P(20000), P(20001));
+	in.removed = &del;
+	in.full_ranges = 301;
+	in.full_pages = 1;
+	UNIT_CHECK(!guard_image_encode(&in, SHIFT, &b), "difference_image_encodes");
+	/* skip the magics and the head entry */
+	memcpy(&i, b.data + 8, 4);
+	for (pos = 12 + (size_t)i; pos + 4 <= b.len; n++) {
+		uint32_t size;
+		GuardRangesEntry *e;
+		uint8_t again[4096];
+
+		memcpy(&size, b.data + pos, 4);
+		e = guard_ranges_entry__unpack(NULL, size, b.data + pos + 4);
+		if (e && protobuf_c_message_get_packed_size(&e->base) == size && size <= sizeof(again) &&
+		    protobuf_c_message_pack(&e->base, again) == size && !memcmp(again, b.data + pos + 4, size))
+			same++;
+		if (e)
+			guard_ranges_entry__free_unpacked(e, NULL);
+		pos += 4 + size;
+	}
+	unit_ok(n == 3 && same == n && pos == b.len, "encoded_entries_are_the_bytes_protobuf_c_packs",
+		"%zu of %zu entries identical, %zu of %zu bytes walked", same, n, pos, b.len);
+	in.removed = NULL;
+	guard_set_free(&in);
+	guard_set_free(&del);
+	guard_buf_free(&b);
+}
+
 int main(void)
 {
 	test_round_trip();
@@ -436,5 +482,6 @@ int main(void)
 	test_entry_bounds();
 	test_lying_head_costs_no_memory();
 	test_out_of_memory_is_named();
+	test_entries_are_protobuf_c_bytes();
 	return unit_done();
 }
