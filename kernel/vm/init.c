@@ -2,9 +2,12 @@
 /*
  * /init of the kernel/check test VM.
  *
- * Mounts proc, sys, dev and a tmpfs, then runs every executable below
+ * Mounts proc, sys, dev, devpts and a tmpfs, then runs every executable below
  * /tests/<group>/ in a fixed group order, each in its own process group with
- * a timeout and with /tmp as the working directory. Every line a program
+ * a timeout and with /tmp as the working directory. The kernel command line
+ * parameter cg_groups=a,b (which the kernel hands to /init as an environment
+ * variable, as every unknown name=value parameter) limits the run to those
+ * groups; the programs inherit the other cg_* variables. Every line a program
  * prints is echoed to the console as "<group>/<name>| <line>", so TAP output
  * stays attributable; after each program one "@@cg result" line and at the
  * end one "@@cg summary" line is printed. Then the VM reboots, which ends
@@ -39,6 +42,7 @@ static const struct {
 	{"conformance", 300},
 	{"selftest", 300},
 	{"bench", 300},
+	{"criu", 1200},
 };
 
 static int nr_run, nr_passed, nr_failed;
@@ -213,6 +217,24 @@ static int cmp_names(const void *a, const void *b)
 	return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
+/* Is @group in the comma-separated cg_groups list (or is there none)? */
+static int group_wanted(const char *group)
+{
+	const char *p = getenv("cg_groups");
+	size_t len = strlen(group);
+
+	if (!p || !*p)
+		return 1;
+	while (p) {
+		if (!strncmp(p, group, len) && (p[len] == ',' || !p[len]))
+			return 1;
+		p = strchr(p, ',');
+		if (p)
+			p++;
+	}
+	return 0;
+}
+
 static void run_group(const char *group, int timeout_sec)
 {
 	char dir[256], *names[MAX_PROGS];
@@ -220,6 +242,10 @@ static void run_group(const char *group, int timeout_sec)
 	int i, n = 0;
 	DIR *d;
 
+	if (!group_wanted(group)) {
+		printf("@@cg group %s not selected\n", group);
+		return;
+	}
 	snprintf(dir, sizeof(dir), TESTS_DIR "/%s", group);
 	d = opendir(dir);
 	if (!d) {
@@ -253,7 +279,9 @@ int main(void)
 	mount_fs("proc", "/proc", "proc");
 	mount_fs("sysfs", "/sys", "sysfs");
 	mount_fs("devtmpfs", "/dev", "devtmpfs");
+	mount_fs("devpts", "/dev/pts", "devpts");
 	mount_fs("tmpfs", "/tmp", "tmpfs");
+	mount_fs("tmpfs", "/run", "tmpfs");
 	setenv("PATH", "/bin", 1);
 	setenv("HOME", "/tmp", 1);
 	setvbuf(stdout, NULL, _IOLBF, 0);

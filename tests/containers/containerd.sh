@@ -15,6 +15,8 @@ ct_init "$@"
 ct_require containerd ctr runc podman nsenter tar
 ct_require_installed
 
+# the shim leaves its (empty) cgroups when a restore fails half way
+ct_defer sh -c "find /sys/fs/cgroup/*/$CT_NAME -depth -type d -exec rmdir {} + 2>/dev/null"
 state=/run/$CT_NAME-$$
 export CONTAINERD_ADDRESS=$state/containerd.sock CONTAINERD_NAMESPACE=$CT_NAME
 cat >"$CT_WORK/config.toml" <<-EOF
