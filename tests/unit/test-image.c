@@ -9,26 +9,11 @@
 #include "guard-image.h"
 #include "guard.pb-c.h"
 #include "unit.h"
+#include "unit-frame.h"
 
 #define SHIFT 12
 #define P(n)  ((uint64_t)(n) << SHIFT)
 #define PID   7
-
-static void put_u32(struct guard_buf *b, uint32_t v)
-{
-	b->data = realloc(b->data, b->len + 4);
-	memcpy(b->data + b->len, &v, 4);
-	b->len += 4;
-}
-
-static void put_msg(struct guard_buf *b, const ProtobufCMessage *m)
-{
-	size_t size = protobuf_c_message_get_packed_size(m);
-
-	put_u32(b, size);
-	b->data = realloc(b->data, b->len + size);
-	b->len += protobuf_c_message_pack(m, b->data + b->len);
-}
 
 static void put_head(struct guard_buf *b, uint32_t version, uint32_t shift, uint64_t nr_ranges, uint64_t nr_pages)
 {

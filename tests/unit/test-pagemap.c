@@ -8,25 +8,10 @@
 #include "guard-criu-img.h"
 #include "guard-pagemap.h"
 #include "unit.h"
+#include "unit-frame.h"
 
 #define SHIFT 12
 #define P(n)  ((uint64_t)(n) << SHIFT)
-
-static void put_u32(struct guard_buf *b, uint32_t v)
-{
-	b->data = realloc(b->data, b->len + 4);
-	memcpy(b->data + b->len, &v, 4);
-	b->len += 4;
-}
-
-static void put_msg(struct guard_buf *b, const ProtobufCMessage *m)
-{
-	size_t size = protobuf_c_message_get_packed_size(m);
-
-	put_u32(b, size);
-	b->data = realloc(b->data, b->len + size);
-	b->len += protobuf_c_message_pack(m, b->data + b->len);
-}
 
 /* A pagemap image of runs {first page, nr}; @compat: count in the old field */
 static void pagemap(struct guard_buf *b, const uint64_t (*runs)[2], size_t nr, bool compat)
