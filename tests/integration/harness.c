@@ -1055,16 +1055,23 @@ static int corrupt(struct run *run, const char *path)
 }
 
 /* Does @log (in the images dir) contain @needle? */
+/* Whether criu's @log says @needle; prints the line that does (TAP comment). */
 static bool log_has(struct run *run, const char *log, const char *needle)
 {
-	char path[400], *text;
-	bool found;
+	char path[400], *text, *hit = NULL, *bol, *eol;
 
 	snprintf(path, sizeof(path), "%s/%s", run->img, log);
 	text = it_read_file(path, NULL);
-	found = text && strstr(text, needle);
+	if (text)
+		hit = strstr(text, needle);
+	if (hit) {
+		for (bol = hit; bol > text && bol[-1] != '\n'; bol--)
+			;
+		eol = strchrnul(hit, '\n');
+		printf("# %s says: %.*s\n", log, (int)(eol - bol), bol);
+	}
 	free(text);
-	return found;
+	return hit != NULL;
 }
 
 /* criu @action failed as it must: its log says @needle, nothing is left. */
