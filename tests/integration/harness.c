@@ -118,6 +118,7 @@ static const struct scenario scenarios[] = {
 	{.name = "many-ranges-fork", .workload = "many-ranges-fork", .flags = 0},
 	{.name = "scan-rereport", .workload = "scan-rereport", .flags = 0},
 	{.name = "many-vmas", .workload = "many-vmas", .flags = 0},
+	{.name = "near-map-limit", .workload = "near-map-limit", .flags = 0},
 	{.name = "mprotect-split", .workload = "mprotect-split", .flags = 0},
 	{.name = "split-in-child", .workload = "split-in-child", .flags = 0},
 	{.name = "prot-none", .workload = "prot-none", .flags = 0},

@@ -856,6 +856,50 @@ static void scn_many_vmas(void)
 	}
 }
 
+/*
+ * --- a tree close to vm.max_map_count ----------------------------------
+ *
+ * CRIU premaps every private VMA of a task before it forks its children.
+ * A gap page after each premapped VMA (to keep them from merging) would
+ * need twice the VMAs the task has, and a task with more than half of
+ * vm.max_map_count could not be restored. This tree has 60 % of the
+ * limit in its parent and inherits all of it in its child: single pages,
+ * alternately rw and r so that no two merge, a few with data or a guard.
+ */
+static struct region *near_limit;
+
+static void near_limit_child(void)
+{
+	region_fill(near_limit, 4, 1, 611);
+	TRY(region_unguard(near_limit, 64, 1, SEED_ZERO));
+}
+
+static size_t near_limit_pages(void)
+{
+	unsigned long max = 0;
+	FILE *f = fopen("/proc/sys/vm/max_map_count", "r");
+
+	NEED(f);
+	NEED(fscanf(f, "%lu", &max) == 1);
+	fclose(f);
+	/* Even, so the last page is read-only and cannot merge on */
+	return (max * 6 / 10) & ~1UL;
+}
+
+static void scn_near_map_limit(void)
+{
+	size_t i;
+
+	near_limit = anon("near-limit", near_limit_pages());
+	for (i = 0; i < near_limit->nr_pages; i += 64) {
+		region_fill(near_limit, i + 2, 1, 600 + i);
+		TRY(region_guard(near_limit, i, 1));
+	}
+	for (i = 1; i < near_limit->nr_pages; i += 2)
+		TRY(mprotect(near_limit->addr + i * PG, PG, PROT_READ));
+	spawn("child", near_limit_child);
+}
+
 /* --- guards straddling mprotect splits -------------------------------- */
 
 static void scn_mprotect_split(void)
@@ -1005,6 +1049,7 @@ static const struct scenario scenarios[] = {
 	{"many-ranges-fork", scn_many_ranges_fork},
 	{"scan-rereport", scn_scan_rereport},
 	{"many-vmas", scn_many_vmas},
+	{"near-map-limit", scn_near_map_limit},
 	{"mprotect-split", scn_mprotect_split},
 	{"split-in-child", scn_split_in_child},
 	{"prot-none", scn_prot_none},
