@@ -24,7 +24,9 @@ import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "real"))
+sys.path.insert(0, os.path.join(HERE, "..", "hostile"))
 import programs  # noqa: E402  (tests/real/programs.py)
+from criurun import reap  # noqa: E402  (tests/hostile/criurun.py)
 
 REDIS_KEYS = 1 << 20  # of 1 KiB: ~1 GiB of values
 PORTS = {"redis": 17601, "apache2": 17602}
@@ -62,16 +64,6 @@ def tree_pids(root):
             except OSError:
                 pass
     return out
-
-
-def reap():
-    while True:
-        try:
-            pid, _ = os.waitpid(-1, os.WNOHANG)
-        except ChildProcessError:
-            return
-        if pid == 0:
-            return
 
 
 def kill_all():
